@@ -1,0 +1,158 @@
+"""The answer schema: one typed object for the terminal, a file (TOML, YAML, JSON) and the dashboard."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+
+from advisor.errors import UserError
+
+InputShape = Literal["one_text", "two_texts", "text_and_features", "passage_and_question"]
+OutputShape = Literal[
+    "one_class",
+    "independent_labels",
+    "similarity",
+    "tag_per_token",
+    "free_text",
+    "span",
+    "sentence_probability",
+    "several",
+]
+Hardware = Literal["gpu", "cpu"]
+Metric = Literal["accuracy", "precision", "recall", "f1", "macro_f1", "micro_f1", "entity_f1", "pearson"]
+Iterations = Literal["baseline", "many"]
+ComplexTask = Literal["relation_extraction", "text_correction", "ranking", "keyword_extraction", "clustering", "none"]
+
+
+class Answers(BaseModel):
+    """What the user knows about their problem. Defaults are the guide's common case."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+    input: InputShape = Field(description="What goes in (X): one text, two texts, text plus numeric features, or a passage and a question.")
+    output: OutputShape = Field(description="What comes out (Y).")
+    num_labels: int | None = Field(default=None, ge=1, validation_alias=AliasChoices("num_labels", "labels"),
+                                   description="How many classes, labels or tag types (without B-/I- prefixes).")
+    labeled_rows: int = Field(default=0, ge=0, validation_alias=AliasChoices("labeled_rows", "rows"),
+                              description="Labeled training examples you have.")
+    unlabeled_rows: int = Field(default=0, ge=0, description="Unlabeled texts of the same kind you could use.")
+    language: str = Field(default="zh", min_length=2, max_length=8, description="Language code of the text: zh, en, ...")
+    qps: float = Field(default=10, ge=0, description="Serving queries per second the model must sustain.")
+    latency_ms: float | None = Field(default=None, gt=0, description="Latency limit per query, if any.")
+    train_hardware: Hardware = Field(default="gpu", description="What you can train on.")
+    serve_hardware: Hardware = Field(default="cpu", description="What you will serve on.")
+    gpus: int = Field(default=1, ge=0, description="GPU cards per training machine.")
+    machines: int = Field(default=1, ge=1, description="Training machines.")
+    gpu_model: str | None = Field(default=None, description="GPU model to price the plan with (see presets/prices.toml).")
+    metric: Metric | None = Field(default=None, description="The quality metric, fixed before training (GOAL-1).")
+    train_hours: float | None = Field(default=None, gt=0, description="Training time budget in hours.")
+    iterations: Iterations = Field(default="baseline", description="A one-off baseline, or many iterations.")
+    complex_task: ComplexTask = Field(default="none", description="A complex task to decompose, if it is one.")
+    text_chars: int | None = Field(default=None, ge=1, description="Typical (95th percentile) text length in characters.")
+
+
+FIELDS: dict[str, Any] = dict(Answers.model_fields)
+ALIASES: dict[str, str] = {
+    alias: name
+    for name, info in FIELDS.items()
+    if isinstance(info.validation_alias, AliasChoices)
+    for alias in info.validation_alias.choices
+    if isinstance(alias, str)
+}
+
+
+def choices(name: str) -> tuple[str, ...]:
+    """The allowed values of a Literal field (empty for free fields)."""
+    annotation = FIELDS[name].annotation
+    for arg in (annotation, *get_args(annotation)):
+        if getattr(arg, "__origin__", None) is Literal:
+            return tuple(get_args(arg))
+    return ()
+
+
+def did_you_mean(word: str, options: list[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.5)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def parse_answers(raw: dict[str, Any], origin: str = "answers") -> Answers:
+    """Validate a dict of answers; every problem is reported at once, with a "did you mean"."""
+    if not isinstance(raw, dict):
+        raise UserError(f"{origin}: expected a table of answers (key = value), got {type(raw).__name__}.",
+                        "Write one `key = value` per answer, e.g. `input = \"one_text\"`.")
+    known = set(FIELDS) | set(ALIASES)
+    problems = [
+        f"unknown answer {key!r}.{did_you_mean(key, sorted(known))}" for key in raw if key not in known
+    ]
+    if not problems:
+        try:
+            return Answers.model_validate(raw)
+        except ValidationError as exc:
+            for err in exc.errors():
+                key = str(err["loc"][0]) if err["loc"] else "?"
+                name = ALIASES.get(key, key)
+                allowed = choices(name) if name in FIELDS else ()
+                if err["type"] == "missing":
+                    problems.append(f"{key!r} is required; one of {', '.join(allowed)}." if allowed else f"{key!r} is required.")
+                elif allowed:
+                    problems.append(f"{key} = {err.get('input')!r} is not a choice; one of {', '.join(allowed)}."
+                                    f"{did_you_mean(str(err.get('input')), allowed)}")
+                else:
+                    problems.append(f"{key} = {err.get('input')!r}: {err['msg']}.")
+    raise UserError(f"{origin}: " + " ".join(problems),
+                    "Correct the answers above; `advisor recommend` without --answers asks them one by one.")
+
+
+def read_answers(path: str | Path) -> Answers:
+    """Read answers from a TOML, YAML or JSON file (by extension)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file.", "Check the path to the answers file.") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not UTF-8 text.", "Save the answers file as UTF-8.") from None
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".toml":
+            raw: Any = tomllib.loads(text)
+        elif suffix in (".yaml", ".yml"):
+            import yaml
+
+            raw = yaml.safe_load(text)
+        elif suffix == ".json":
+            raw = json.loads(text)
+        else:
+            raise UserError(f"{path}: unknown answers format {suffix or '(none)'!r}.",
+                            "Use a .toml, .yaml/.yml or .json file.")
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path}: malformed {suffix[1:].upper()}: {exc}.", "Fix the syntax at the place named.") from None
+    except Exception as exc:  # yaml.YAMLError, imported lazily
+        if type(exc).__module__.startswith("yaml"):
+            raise UserError(f"{path}: malformed YAML: {exc}.", "Fix the syntax at the place named.") from None
+        raise
+    return parse_answers(raw if raw is not None else {}, origin=str(path))
+
+
+def dump_answers(answers: Answers, path: str | Path) -> None:
+    """Write answers as a file that `read_answers` (and `advisor recommend --answers`) accepts."""
+    path = Path(path)
+    data = answers.model_dump(exclude_none=True)
+    if path.suffix.lower() == ".json":
+        path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    elif path.suffix.lower() in (".yaml", ".yml"):
+        import yaml
+
+        path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    else:
+        path.write_text(to_toml(data), encoding="utf-8")
+
+
+def to_toml(data: dict[str, Any]) -> str:
+    """Flat key = value TOML (the answers have no nesting)."""
+    return "".join(f"{key} = {json.dumps(value, ensure_ascii=False)}\n" for key, value in data.items())

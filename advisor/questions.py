@@ -1,0 +1,118 @@
+"""The interactive Q&A: one question per answer field, validated by the same schema as files.
+
+A bad answer re-asks instead of crashing; `?` explains the question and its choices (the guide's
+KNOW list, presets/glossary.toml).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from rich.console import Console
+
+import presets
+from advisor.answers import FIELDS, Answers, choices, did_you_mean, parse_answers
+from advisor.errors import UserError
+
+
+@dataclass(frozen=True)
+class Question:
+    field: str
+    prompt: str
+    ask_if: Callable[[dict[str, Any]], bool] = lambda answers: True
+    optional: bool = False  # Enter with no default leaves it unset
+
+
+def _gpu(a: dict[str, Any]) -> bool:
+    return a.get("train_hardware") == "gpu"
+
+
+QUESTIONS = (
+    Question("input", "What goes in (X)?"),
+    Question("output", "What comes out (Y)?"),
+    Question("num_labels", "How many classes / labels / tag types?",
+             ask_if=lambda a: a.get("output") in ("one_class", "independent_labels", "tag_per_token", "several")),
+    Question("labeled_rows", "How many labeled examples do you have?"),
+    Question("unlabeled_rows", "How many unlabeled texts of the same kind?"),
+    Question("language", "Language of the text (zh, en, ...)?"),
+    Question("qps", "Serving queries per second needed?"),
+    Question("latency_ms", "Latency limit per query in ms (Enter: none)?", optional=True),
+    Question("train_hardware", "Train on?"),
+    Question("gpus", "GPU cards per machine?", ask_if=_gpu),
+    Question("machines", "How many training machines?", ask_if=_gpu),
+    Question("gpu_model", "GPU model, to price the plan (Enter: skip)?", ask_if=_gpu, optional=True),
+    Question("serve_hardware", "Serve on?"),
+    Question("metric", "Quality metric, fixed before training?", optional=True),
+    Question("train_hours", "Training time budget in hours (Enter: none)?", optional=True),
+    Question("iterations", "A one-off baseline, or many iterations?"),
+    Question("complex_task", "Is it one of these complex tasks?"),
+)
+
+
+def explanation(name: str) -> str:
+    """The glossary's text for a question (and for each of its choices, where the glossary has them)."""
+    question = presets.load("glossary").get("questions", {}).get(name, {})
+    lines = [question.get("explain", FIELDS[name].description or name)]
+    lines += [f"  {choice}: {text}" for choice, text in question.get("choices", {}).items()]
+    return "\n".join(lines)
+
+
+_PLACEHOLDER = {"input": "one_text", "output": "one_class"}
+
+
+def check_one(name: str, raw: str) -> Any:
+    """Validate one answer with the schema; raise UserError with the reason."""
+    value: Any = raw.strip()
+    allowed = choices(name)
+    if allowed and value.isdigit() and 1 <= int(value) <= len(allowed):
+        value = allowed[int(value) - 1]  # a choice may be picked by its number
+    try:
+        answers = Answers.model_validate({**_PLACEHOLDER, name: value})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        if allowed:
+            raise UserError(f"{value!r} is not a choice.{did_you_mean(value, allowed)}",
+                            f"Type one of {', '.join(allowed)} (or its number), or ? to explain.") from None
+        raise UserError(f"{value!r}: {err['msg']}.", "Type ? to explain the question.") from None
+    return getattr(answers, name)
+
+
+def ask(console: Console, known: dict[str, Any] | None = None) -> Answers:
+    """Ask every question not already answered in `known`; return validated answers."""
+    answers: dict[str, Any] = dict(known or {})
+    for q in QUESTIONS:
+        if q.field in answers or not q.ask_if(answers):
+            continue
+        default = None if FIELDS[q.field].is_required() else FIELDS[q.field].default
+        allowed = choices(q.field)
+        menu = "  ".join(f"[cyan]{i}[/] {c}" for i, c in enumerate(allowed, 1))
+        while True:
+            suffix = f" [dim](default {default})[/]" if default is not None else ""
+            if menu:
+                console.print(f"  {menu}")
+            try:
+                raw = console.input(f"[bold]{q.prompt}[/]{suffix} [dim](? explains)[/] ")
+            except EOFError:
+                raise UserError(f"no answer for {q.field!r}: the input ended.",
+                                "Answer every question, or give them all in a file with --answers FILE.") from None
+            raw = raw.strip()
+            if raw == "?":
+                console.print(f"[green]{explanation(q.field)}[/]")
+                continue
+            if raw == "":
+                if default is not None:
+                    answers[q.field] = default
+                    break
+                if q.optional:
+                    break
+                console.print("[yellow]This one needs an answer (? explains it).[/]")
+                continue
+            try:
+                answers[q.field] = check_one(q.field, raw)
+                break
+            except UserError as err:
+                console.print(f"[yellow]{err.message}[/] {err.fix}")
+    return parse_answers(answers, origin="your answers")

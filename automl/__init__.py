@@ -1,0 +1,1 @@
+"""Real fine-tune trials: Optuna sweeps, batch-size search, QPS measurement, distillation."""
