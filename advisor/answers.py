@@ -109,7 +109,13 @@ def parse_answers(raw: dict[str, Any], origin: str = "answers") -> Answers:
 
 
 def read_answers(path: str | Path) -> Answers:
-    """Read answers from a TOML, YAML or JSON file (by extension)."""
+    """Read and validate answers from a TOML, YAML or JSON file (by extension)."""
+    return parse_answers(load_answers(path), origin=str(path))
+
+
+def load_answers(path: str | Path) -> dict[str, Any]:
+    """The answers a file gives, not yet validated (so they can be merged with what data tells),
+    with aliases renamed to the field names."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -136,7 +142,11 @@ def read_answers(path: str | Path) -> Answers:
         if type(exc).__module__.startswith("yaml"):
             raise UserError(f"{path}: malformed YAML: {exc}.", "Fix the syntax at the place named.") from None
         raise
-    return parse_answers(raw if raw is not None else {}, origin=str(path))
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        parse_answers(raw, origin=str(path))  # raises the "expected a table" message
+    return {ALIASES.get(key, key): value for key, value in raw.items()}
 
 
 def dump_answers(answers: Answers, path: str | Path) -> None:

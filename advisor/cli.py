@@ -18,7 +18,7 @@ app = typer.Typer(help="Which NLP task is your problem, which model can you affo
                        "the guide's rules applied to your answers or your data.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # messages stay one greppable line
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -48,7 +48,7 @@ def recommend(
     brief: Annotated[bool, typer.Option("--brief", help="Leave out the table of fired rules.")] = False,
 ) -> None:
     """Recommend a task abstraction, model tiers, hardware and a training plan, each with the rules behind it."""
-    from advisor.answers import dump_answers, parse_answers, read_answers
+    from advisor.answers import dump_answers, load_answers, parse_answers
     from advisor.plans import recommend as make_recommendation
 
     known: dict[str, Any] = {}
@@ -57,7 +57,7 @@ def recommend(
 
         known.update(answers_from_data([str(p) for p in data], console if not as_json else None))
     if answers:
-        known.update(read_answers(answers).model_dump(exclude_unset=True))
+        known.update(load_answers(answers))
         result = parse_answers(known, origin=str(answers))
     else:
         from advisor.questions import ask

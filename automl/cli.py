@@ -1,0 +1,89 @@
+"""`automl`: run sweeps, predict with a saved model, reprint a report, write the demo data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from advisor.cli import user_errors
+
+app = typer.Typer(help="Real fine-tune trials on your data: Optuna sweeps over pretrained transformers and "
+                       "from-scratch networks, batch-size search, measured accuracy and serving QPS.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+console = Console()
+
+
+@app.command()
+@user_errors
+def run(
+    data: Annotated[Path, typer.Option("--data", help="Training file in one of the guide's formats.")],
+    dev: Annotated[Path | None, typer.Option(help="Dev file; without it a seeded 10% of train.")] = None,
+    test: Annotated[Path | None, typer.Option(help="Test file; without it a seeded 10% of train.")] = None,
+    task: Annotated[str, typer.Option(help="auto, or an ABS id (ABS-1, ABS-2, ABS-3, ABS-5, ABS-6).")] = "auto",
+    models: Annotated[str | None, typer.Option(help="Comma-separated tiers (presets/models.toml), hub ids or local dirs; default: the advisor's ladder.")] = None,
+    trials: Annotated[int, typer.Option(min=1, help="The study's total number of trials (a resumed run only runs what is missing).")] = 12,
+    budget_minutes: Annotated[float | None, typer.Option(min=0.1, help="Stop starting trials after this long; a running trial stops at it too.")] = 20.0,
+    storage: Annotated[str | None, typer.Option(help="Any Optuna storage URL; default sqlite in --out.")] = None,
+    study: Annotated[str | None, typer.Option(help="Study name; default from the data file and task.")] = None,
+    out: Annotated[Path, typer.Option(help="Output folder: study, best model, report.")] = Path("runs/latest"),
+    answers: Annotated[Path | None, typer.Option(help="Answers file for the advisor (metric, QPS, ...).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for splits, sampling and training.")] = 13,
+    memory_fraction: Annotated[float, typer.Option(min=0.05, max=0.95, help="CPU: share of available RAM a batch may use.")] = 0.5,
+    metric: Annotated[str | None, typer.Option(help="Metric to optimise; default from answers or the task.")] = None,
+    epochs: Annotated[int | None, typer.Option(min=1, help="Epochs per trial; default per model family.")] = None,
+) -> None:
+    """Sweep models, learning rate and batch size on your data; save the best model and a report."""
+    from automl.run import RunOptions
+    from automl.run import run as run_sweep
+
+    options = RunOptions(data=data, dev=dev, test=test, task=None if task == "auto" else task.upper(),
+                         models=[m.strip() for m in models.split(",") if m.strip()] if models else None,
+                         trials=trials, budget_minutes=budget_minutes, storage=storage, study=study, out=out,
+                         answers=answers, seed=seed, memory_fraction=memory_fraction, metric=metric, epochs=epochs)
+    run_sweep(options, console)
+
+
+@app.command()
+@user_errors
+def predict(
+    model: Annotated[Path, typer.Option("--model", help="A model folder written by `automl run`.")],
+    data: Annotated[Path, typer.Option("--data", help="Texts to label: the task's format (labels ignored) or one text per line.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write predictions (TSV); default stdout.")] = None,
+    batch_size: Annotated[int, typer.Option(min=1)] = 32,
+) -> None:
+    """Run a saved model over a file and write its predictions."""
+    from automl.predict import predict_file
+
+    predict_file(model, data, output, batch_size, console)
+
+
+@app.command()
+@user_errors
+def report(out: Annotated[Path, typer.Argument(help="The --out folder of a run (or its report.json).")]) -> None:
+    """Reprint the results of a run."""
+    from automl.report import read_report, render_report
+
+    render_report(read_report(out), console)
+
+
+@app.command("demo-data")
+@user_errors
+def demo_data(
+    out: Annotated[Path, typer.Argument(help="Folder to write the demo sets into.")],
+    only: Annotated[str | None, typer.Option(help="Comma-separated set names.")] = None,
+    seed: Annotated[int, typer.Option()] = 13,
+) -> None:
+    """Write ready train/dev/test files from data that installed packages ship (no network)."""
+    from automl.demo_data import write_demo_data
+
+    sets = write_demo_data(out, seed=seed, only=[s.strip() for s in only.split(",")] if only else None)
+    for demo in sets.values():
+        counts = ", ".join(f"{k} {v:,}" for k, v in demo.counts.items())
+        console.print(f"[bold]{demo.name}[/] ({demo.task}, {demo.language}): {counts} → {demo.files['train'].parent}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,161 @@
+"""`automl run`: from data files to a measured best model and a report.
+
+Order of work: read and split the data (advisor readers), ask the advisor for the task and the model
+ladder, find the largest batch each model fits, sweep with Optuna, then score the best model on test,
+measure its serving QPS, and fit the TF-IDF reference on the same split.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+import presets
+from advisor.answers import Answers, load_answers, parse_answers
+from advisor.errors import UserError
+from advisor.plans import recommend
+from advisor.tiers import SCRATCH_FAMILIES, tiers
+from automl.splits import Splits, load_splits
+
+OUTPUTS = {"ABS-1": "one_class", "ABS-2": "one_class", "ABS-3": "independent_labels", "ABS-5": "similarity",
+           "ABS-6": "tag_per_token"}
+INPUTS = {"ABS-2": "two_texts", "ABS-5": "two_texts"}
+
+
+@dataclass
+class RunOptions:
+    data: Path
+    dev: Path | None = None
+    test: Path | None = None
+    task: str | None = None
+    models: list[str] | None = None
+    trials: int = 12
+    budget_minutes: float | None = 20.0
+    storage: str | None = None
+    study: str | None = None
+    out: Path = Path("runs/latest")
+    answers: Path | None = None
+    seed: int = 13
+    memory_fraction: float = 0.5
+    metric: str | None = None
+    max_length: int | None = None
+    epochs: int | None = None
+
+
+def device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def answers_for(splits: Splits, options: RunOptions, train_device: str) -> Answers:
+    """The user's answers file, else what the data says, with the hardware this run is on."""
+    label_count = len({lab for e in splits.train for lab in ((e.label,) if e.label else e.labels or e.tags)})
+    from_data: dict[str, Any] = {
+        "input": INPUTS.get(splits.task, "one_text"), "output": OUTPUTS[splits.task], "language": splits.language,
+        "labeled_rows": len(splits.train), "num_labels": max(1, label_count), "train_hardware": "gpu" if train_device == "cuda" else "cpu",
+    }
+    if options.answers:
+        from_data.update(load_answers(options.answers))
+    return parse_answers(from_data, origin=str(options.answers or options.data))
+
+
+def pick_models(options: RunOptions, answers: Answers, notes: list[str]) -> list[str]:
+    """--models as given, else the advisor's ladder, keeping what can run here without a network."""
+    if options.models:
+        return options.models
+    ladder = recommend(answers).model_tiers
+    chosen = [t.name for t in ladder if t.offline]
+    skipped = [t.name for t in ladder if not t.offline]
+    if skipped:
+        notes.append(f"skipped (weights not on this machine; pass --models NAME with a network): {', '.join(skipped)}")
+    if not chosen:  # the advisor wants hub models only: fall back to the networks built from the data
+        chosen = list(SCRATCH_FAMILIES)
+        notes.append("no recommended model is available offline: sweeping the from-scratch networks")
+    return chosen
+
+
+def search_range(name: str) -> dict[str, Any]:
+    spaces = presets.load("search_spaces")["families"]
+    tier = tiers().get(name)
+    if tier is None:  # a hub id or a local directory: treat as a base transformer
+        return dict(spaces["transformer"]["base"])
+    return dict(spaces["transformer" if tier.pretrained else "scratch"][tier.size])
+
+
+def suggested_max_length(splits: Splits, cap: int = 512) -> int:
+    """The 95th percentile of input length in characters, rounded up to a multiple of 16."""
+    lengths = sorted(len(e.text or "") + len(e.text_b or "") if not e.tokens else len(e.tokens) for e in splits.train)
+    p95 = lengths[min(len(lengths) - 1, int(0.95 * len(lengths)))] if lengths else 128
+    return min(cap, 16 * max(1, math.ceil(p95 / 16)))
+
+
+def safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "study"
+
+
+def run(options: RunOptions, console: Console) -> dict[str, Any]:
+    import optuna
+
+    from automl.batch_size import cached_max_batch_size
+    from automl.labels import label_space
+    from automl.metrics import default_metric
+    from automl.models import build_model, resolve_model
+    from automl.progress import SweepProgress
+    from automl.report import finish_report
+    from automl.sweep import Candidate, SweepContext, enqueue_defaults, open_study, run_study
+
+    started = time.time()
+    options.out.mkdir(parents=True, exist_ok=True)
+    splits = load_splits(options.data, options.dev, options.test, options.task, options.seed)
+    dev_name = device()
+    answers = answers_for(splits, options, dev_name)
+    notes = list(splits.notes)
+    names = pick_models(options, answers, notes)
+    specs = {name: resolve_model(name) for name in names}  # unknown names fail here, before any work
+    labels = label_space(splits.task, splits.train, splits.dev, splits.test, files=splits.files)
+    metric = options.metric or answers.metric or default_metric(splits.task)
+    max_length = options.max_length or suggested_max_length(splits)
+    console.print(f"[bold]{splits.task}[/] on {len(splits.train):,} train / {len(splits.dev):,} dev / "
+                  f"{len(splits.test):,} test rows ({splits.language}); models: {', '.join(names)}; "
+                  f"metric {metric}; max_length {max_length}; device {dev_name}")
+    for note in notes:
+        console.print(f"[dim]note: {note}[/]")
+
+    candidates: dict[str, Candidate] = {}
+    probe_logs: dict[str, Any] = {}
+    for name, spec in specs.items():
+        space = search_range(name)
+        model = build_model(spec, labels, splits.train, max_length, splits.language)
+        search = cached_max_batch_size(model, name, splits.train, max_length, dev_name, options.memory_fraction)
+        probe_logs[name] = search
+        console.print(f"  {name}: largest batch that fits {search['best']} ({len(search['probes'])} probes"
+                      f"{', cached' if search.get('cached') else ''})")
+        candidates[name] = Candidate(name=name, lr_range=(space["lr_low"], space["lr_high"]), lr_default=space["lr_default"],
+                                     batch_start=int(space["batch_start"]), max_batch=int(search["best"]),
+                                     epochs=options.epochs or int(space["epochs"]))
+        del model
+
+    storage = options.storage or f"sqlite:///{(options.out / 'study.db').resolve()}"
+    study_name = options.study or safe_name(f"{Path(options.data).stem}-{splits.task}")
+    max_epochs = max(c.epochs for c in candidates.values())
+    study = open_study(storage, study_name, options.seed, max_resource=100 * max_epochs)
+    enqueue_defaults(study, candidates)
+    deadline = None if options.budget_minutes is None else time.time() + 60 * options.budget_minutes
+    with SweepProgress(console, total=options.trials, done=len(study.trials)) as progress:
+        ctx = SweepContext(task=splits.task, labels=labels, train=splits.train, dev=splits.dev, language=splits.language,
+                           max_length=max_length, metric=metric, candidates=candidates, models_dir=options.out / "models",
+                           seed=options.seed, deadline=deadline, device=dev_name, on_step=progress.step)
+        ran = run_study(study, ctx, options.trials, None if deadline is None else deadline - time.time(),
+                        callbacks=[progress.trial_done])
+    if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials):
+        raise UserError(f"no trial completed in study {study_name!r} ({len(study.trials)} tried; reasons in `automl report {options.out}`).",
+                        "Give a larger --budget-minutes, fewer --models, or check the data.")
+    return finish_report(study, splits, options, labels, metric, max_length, probe_logs, notes, storage,
+                         ran=ran, started=started, device=dev_name, console=console)

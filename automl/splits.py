@@ -1,0 +1,83 @@
+"""Train/dev/test for a run: read with the advisor's readers, split when a file is missing, checked."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import presets
+from advisor.dataset import Dataset, Example
+from advisor.errors import UserError
+
+HOLDOUT = 0.1  # dev and test each take 10% of train when not given: the guide's usual 80/10/10
+
+
+@dataclass
+class Splits:
+    task: str
+    train: list[Example]
+    dev: list[Example]
+    test: list[Example]
+    language: str
+    files: dict[str, str]
+    notes: list[str] = field(default_factory=list)
+
+
+def detect_language(examples: list[Example], sample: int = 500) -> str:
+    """zh when CJK characters are a large share of the letters, else en (the tiers we ship)."""
+    text = "".join((e.text or "") + (e.text_b or "") for e in examples[:sample])
+    letters = [ch for ch in text if ch.isalpha()]
+    cjk = sum("\u4e00" <= ch <= "\u9fff" for ch in letters)
+    return "zh" if letters and cjk / len(letters) > 0.3 else "en"
+
+
+def _holdout(examples: list[Example], seed: int, what: str) -> tuple[list[Example], list[Example]]:
+    shuffled = list(examples)
+    random.Random(f"{seed}-{what}").shuffle(shuffled)
+    n = max(1, round(len(shuffled) * HOLDOUT))
+    return shuffled[n:], shuffled[:n]
+
+
+def check_supported(task: str) -> None:
+    info = presets.load("tasks")["tasks"][task]
+    if not info.get("supported_by_automl"):
+        raise UserError(f"automl cannot train {task} ({info['name']}) yet: {info.get('unsupported_hint', '')}",
+                        "Supported: ABS-1 single-text classification, ABS-2 sentence pairs, ABS-3 multi-label, "
+                        "ABS-5 text matching, ABS-6 sequence labeling; `advisor recommend` explains how to "
+                        "decompose other tasks into these.")
+
+
+def load_splits(train: Path, dev: Path | None, test: Path | None, task: str | None, seed: int) -> Splits:
+    from advisor.datafile import read_dataset
+
+    train_set = read_dataset(str(train), task=task)
+    task = train_set.task
+    check_supported(task)
+    notes = list(train_set.notes)
+    files = {"train": str(train)}
+    rows = list(train_set.examples)
+
+    def other(path: Path | None, name: str) -> Dataset | None:
+        if path is None:
+            return None
+        ds = read_dataset(str(path), task=task)
+        if not ds.examples:
+            raise UserError(f"{path}: the {name} set is empty.", f"Give a {name} file with rows, or leave --{name} out for a seeded split.")
+        files[name] = str(path)
+        return ds
+
+    dev_set, test_set = other(dev, "dev"), other(test, "test")
+    if test_set is None:
+        rows, test_rows = _holdout(rows, seed, "test")
+        notes.append(f"no test file: a seeded {HOLDOUT:.0%} of train ({len(test_rows):,} rows, seed {seed}) is the test set")
+    else:
+        test_rows = test_set.examples
+    if dev_set is None:
+        rows, dev_rows = _holdout(rows, seed, "dev")
+        notes.append(f"no dev file: a seeded {HOLDOUT:.0%} of train ({len(dev_rows):,} rows, seed {seed}) is the dev set")
+    else:
+        dev_rows = dev_set.examples
+    if len(rows) < 2:
+        raise UserError(f"{train}: only {len(rows)} training row(s) left.", "Give at least a few hundred labeled rows.")
+    return Splits(task=task, train=rows, dev=dev_rows, test=test_rows, language=detect_language(rows), files=files, notes=notes)

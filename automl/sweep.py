@@ -1,0 +1,156 @@
+"""The Optuna study: one trial = one `run_trial` with a model, learning rate and batch size.
+
+The trial function itself is pure (automl/train.py); this module is the adapter: it suggests the
+parameters, turns dev scores into `trial.report` / `should_prune`, records why a trial was pruned or
+failed (out of memory, diverging loss) and keeps the best model on disk. Resuming is Optuna's own:
+the same storage and study name load the finished trials, and `--trials N` counts the study's total.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from advisor.dataset import Example
+from automl.batch_size import is_out_of_memory
+from automl.models import build_model, resolve_model
+from automl.models.base import LabelSpace
+from automl.train import DivergedError, TrialConfig, run_trial
+
+FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
+
+
+@dataclass
+class Candidate:
+    """A model the sweep may pick, with its search ranges and the largest batch that fits."""
+
+    name: str
+    lr_range: tuple[float, float]
+    lr_default: float
+    batch_start: int
+    max_batch: int
+    epochs: int
+
+
+@dataclass
+class SweepContext:
+    task: str
+    labels: LabelSpace
+    train: list[Example]
+    dev: list[Example]
+    language: str
+    max_length: int
+    metric: str
+    candidates: dict[str, Candidate]
+    models_dir: Path
+    seed: int
+    deadline: float | None  # time.time() after which trials stop
+    device: str
+    on_step: Callable[[int, str], None] | None = None  # progress: (trial number, message)
+    best: dict[str, Any] = field(default_factory=dict)
+
+
+def progress_resource(step: int, batch_size: int, n_train: int) -> int:
+    """Pruning compares trials at equal *data seen*, in percent of an epoch, not at equal optimizer
+    steps: a batch of 64 sees four times the data of a batch of 16 per step."""
+    return max(1, round(100 * step * batch_size / max(n_train, 1)))
+
+
+def make_objective(ctx: SweepContext) -> Callable[[optuna.Trial], float]:
+    def objective(trial: optuna.Trial) -> float:
+        name = trial.suggest_categorical("model", sorted(ctx.candidates))
+        cand = ctx.candidates[name]
+        lr = trial.suggest_float("learning_rate", *cand.lr_range, log=True)
+        low = min(8, cand.max_batch)
+        batch = trial.suggest_int("batch_size", low, cand.max_batch, log=True)
+        remaining = None if ctx.deadline is None else max(1.0, ctx.deadline - time.time())
+        config = TrialConfig(learning_rate=lr, batch_size=batch, epochs=cand.epochs, seed=ctx.seed,
+                             metric=ctx.metric, time_budget_s=remaining, device=ctx.device)
+        model = build_model(resolve_model(name), ctx.labels, ctx.train, ctx.max_length, ctx.language)
+
+        def report(score: float, step: int) -> None:
+            trial.report(score, progress_resource(step, batch, len(ctx.train)))
+            if ctx.on_step:
+                ctx.on_step(trial.number, f"{name} step {step}: dev {ctx.metric} {score:.4f}")
+            if trial.should_prune():
+                trial.set_user_attr("reason", f"pruned at step {step}: dev {ctx.metric} {score:.4f} behind other trials")
+                raise optuna.TrialPruned()
+
+        try:
+            result = run_trial(config, model, ctx.train, ctx.dev, report)
+        except DivergedError as exc:
+            trial.set_user_attr("reason", f"diverged: {exc}")
+            raise optuna.TrialPruned(f"diverged: {exc}") from None
+        except RuntimeError as exc:
+            if not is_out_of_memory(exc):
+                raise
+            trial.set_user_attr("reason", f"out of memory at batch {batch}")
+            raise optuna.TrialPruned(f"out of memory at batch {batch}") from None
+        score = float(result.dev[ctx.metric])
+        trial.set_user_attr("dev", {k: float(v) for k, v in result.dev.items()})
+        trial.set_user_attr("seconds", round(result.seconds, 1))
+        trial.set_user_attr("train_samples_per_s", round(result.train_samples_per_s, 1))
+        trial.set_user_attr("steps", result.steps)
+        trial.set_user_attr("best_step", result.best_step)
+        if not ctx.best or score > ctx.best["score"]:
+            keep_best(ctx, trial, model, score)
+        return score
+
+    return objective
+
+
+def keep_best(ctx: SweepContext, trial: optuna.Trial, model: Any, score: float) -> None:
+    """Save the new best trial's model and drop the previous one: one model on disk, not one per trial."""
+    directory = ctx.models_dir / f"trial-{trial.number}"
+    model.save(directory)
+    trial.set_user_attr("model_dir", str(directory))
+    old = ctx.best.get("dir")
+    if old and Path(old) != directory and Path(old).exists():
+        shutil.rmtree(old)
+    ctx.best = {"score": score, "dir": str(directory), "trial": trial.number}
+
+
+def open_study(storage: str, study_name: str, seed: int, max_resource: int) -> optuna.Study:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(
+        storage=storage,
+        study_name=study_name,
+        direction="maximize",
+        load_if_exists=True,
+        sampler=optuna.samplers.TPESampler(seed=seed),
+        # Optuna's own advice: Hyperband beats the median rule, and TPE + Hyperband is a strong pair.
+        # Resource = percent of an epoch seen; nothing is pruned before half an epoch.
+        pruner=optuna.pruners.HyperbandPruner(min_resource=50, max_resource=max_resource, reduction_factor=3),
+    )
+    # A run killed mid-trial leaves it RUNNING forever; it is over, so say so (it will not count as done).
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
+    return study
+
+
+def enqueue_defaults(study: optuna.Study, candidates: dict[str, Candidate]) -> None:
+    """A new study first tries each model at the guide's defaults (TIME-8: start from the default)."""
+    if study.trials:
+        return
+    for cand in candidates.values():
+        study.enqueue_trial({"model": cand.name, "learning_rate": cand.lr_default,
+                             "batch_size": min(cand.batch_start, cand.max_batch)})
+
+
+def run_study(study: optuna.Study, ctx: SweepContext, total_trials: int, timeout_s: float | None,
+              callbacks: list[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] | None = None) -> int:
+    """Run what is missing of `total_trials`; returns how many trials this call ran."""
+    done = len(study.get_trials(deepcopy=False, states=FINISHED))
+    missing = max(0, total_trials - done)
+    best = study.best_trial if any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials) else None
+    if best is not None and best.user_attrs.get("model_dir") and Path(best.user_attrs["model_dir"]).exists():
+        ctx.best = {"score": best.value, "dir": best.user_attrs["model_dir"], "trial": best.number}
+    if missing:
+        study.optimize(make_objective(ctx), n_trials=missing, timeout=timeout_s, callbacks=callbacks or [])
+    return missing
