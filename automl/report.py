@@ -42,7 +42,8 @@ def finish_report(study: Any, splits: Any, options: Any, labels: Any, metric: st
     model = load_model(model_dir)
     batch = int(best.params.get("batch_size", 32))
     test_scores = evaluate(splits.task, labels, model.targets(splits.test), predict(model, splits.test, batch_size=batch))
-    qps = measure_qps(model, splits.test, device=device)
+    measured = measure_qps(model, splits.test, batch_size=32)
+    qps = {"batch_1": measured["qps_batch1"], "batch_32": measured["qps_batch"], **measured}
     baseline = tfidf_baseline(splits.task, splits.train, splits.test)
     report: dict[str, Any] = {
         "task": splits.task,
@@ -129,10 +130,11 @@ def render_report(r: dict[str, Any], console: Console) -> None:
                       str(p.get("batch_size", "")), "" if t["value"] is None else f"{t['value']:.4f}",
                       str(t.get("seconds") or t.get("duration_s") or ""), t.get("reason", ""), style=style)
     console.print(table)
-    console.print(f"[bold]best:[/] {r['model']['name']} → test {_fmt(r['test'])}")
+    headline = {k: v for k, v in r["test"].items() if k in (r["metric"], "accuracy", "macro_f1", "entity_f1", "micro_f1")}
+    console.print(f"[bold]best:[/] {r['model']['name']} → test {_fmt(headline)} (all metrics in report.json)")
     console.print(f"[bold]serving:[/] {r['qps']['batch_1']:.1f} QPS at batch 1, {r['qps']['batch_32']:.1f} at batch 32 "
                   f"({r['qps'].get('device', '')}, {r['qps'].get('threads', '?')} threads)")
     if r.get("baseline"):
         b = r["baseline"]
         console.print(f"[bold]reference:[/] {b['name']}: test {_fmt(b['test'])}")
-    console.print(f"[dim]report: {r['model']['dir']}/../../report.md[/]")
+    console.print(f"[dim]report: {Path(r['model']['dir']).parent.parent / 'report.md'}[/]")

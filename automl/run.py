@@ -103,13 +103,13 @@ def safe_name(text: str) -> str:
 def run(options: RunOptions, console: Console) -> dict[str, Any]:
     import optuna
 
-    from automl.batch_size import cached_max_batch_size
+    from automl.batch_size import tune_batch_size
     from automl.labels import label_space
     from automl.metrics import default_metric
     from automl.models import build_model, resolve_model
     from automl.progress import SweepProgress
     from automl.report import finish_report
-    from automl.sweep import Candidate, SweepContext, enqueue_defaults, open_study, run_study
+    from automl.sweep import Candidate, SweepContext, enqueue_defaults, finished, open_study, run_study
 
     started = time.time()
     options.out.mkdir(parents=True, exist_ok=True)
@@ -119,7 +119,7 @@ def run(options: RunOptions, console: Console) -> dict[str, Any]:
     notes = list(splits.notes)
     names = pick_models(options, answers, notes)
     specs = {name: resolve_model(name) for name in names}  # unknown names fail here, before any work
-    labels = label_space(splits.task, splits.train, splits.dev, splits.test, files=splits.files)
+    labels = label_space(splits.task, splits.train, splits.dev, splits.test)
     metric = options.metric or answers.metric or default_metric(splits.task)
     max_length = options.max_length or suggested_max_length(splits)
     console.print(f"[bold]{splits.task}[/] on {len(splits.train):,} train / {len(splits.dev):,} dev / "
@@ -133,12 +133,12 @@ def run(options: RunOptions, console: Console) -> dict[str, Any]:
     for name, spec in specs.items():
         space = search_range(name)
         model = build_model(spec, labels, splits.train, max_length, splits.language)
-        search = cached_max_batch_size(model, name, splits.train, max_length, dev_name, options.memory_fraction)
-        probe_logs[name] = search
-        console.print(f"  {name}: largest batch that fits {search['best']} ({len(search['probes'])} probes"
-                      f"{', cached' if search.get('cached') else ''})")
+        search = tune_batch_size(model, splits.train, model_name=name, device=dev_name, budget_share=options.memory_fraction)
+        probe_logs[name] = search.to_dict()
+        console.print(f"  {name}: largest batch that fits {search.best} ({search.num_probes} probes"
+                      f"{', cached' if search.cached else ''}: {', '.join(str(p.size) + ('✓' if p.fits else '✗') for p in search.probes)})")
         candidates[name] = Candidate(name=name, lr_range=(space["lr_low"], space["lr_high"]), lr_default=space["lr_default"],
-                                     batch_start=int(space["batch_start"]), max_batch=int(search["best"]),
+                                     batch_start=int(space["batch_start"]), max_batch=max(1, search.best),
                                      epochs=options.epochs or int(space["epochs"]))
         del model
 
@@ -148,7 +148,7 @@ def run(options: RunOptions, console: Console) -> dict[str, Any]:
     study = open_study(storage, study_name, options.seed, max_resource=100 * max_epochs)
     enqueue_defaults(study, candidates)
     deadline = None if options.budget_minutes is None else time.time() + 60 * options.budget_minutes
-    with SweepProgress(console, total=options.trials, done=len(study.trials)) as progress:
+    with SweepProgress(console, total=options.trials, done=finished(study)) as progress:
         ctx = SweepContext(task=splits.task, labels=labels, train=splits.train, dev=splits.dev, language=splits.language,
                            max_length=max_length, metric=metric, candidates=candidates, models_dir=options.out / "models",
                            seed=options.seed, deadline=deadline, device=dev_name, on_step=progress.step)

@@ -32,10 +32,9 @@ def detect_language(examples: list[Example], sample: int = 500) -> str:
     return "zh" if letters and cjk / len(letters) > 0.3 else "en"
 
 
-def _holdout(examples: list[Example], seed: int, what: str) -> tuple[list[Example], list[Example]]:
+def _holdout(examples: list[Example], n: int, seed: int, what: str) -> tuple[list[Example], list[Example]]:
     shuffled = list(examples)
     random.Random(f"{seed}-{what}").shuffle(shuffled)
-    n = max(1, round(len(shuffled) * HOLDOUT))
     return shuffled[n:], shuffled[:n]
 
 
@@ -57,6 +56,7 @@ def load_splits(train: Path, dev: Path | None, test: Path | None, task: str | No
     notes = list(train_set.notes)
     files = {"train": str(train)}
     rows = list(train_set.examples)
+    held = max(1, round(len(rows) * HOLDOUT))  # of the whole train file, for dev and test alike
 
     def other(path: Path | None, name: str) -> Dataset | None:
         if path is None:
@@ -69,12 +69,12 @@ def load_splits(train: Path, dev: Path | None, test: Path | None, task: str | No
 
     dev_set, test_set = other(dev, "dev"), other(test, "test")
     if test_set is None:
-        rows, test_rows = _holdout(rows, seed, "test")
+        rows, test_rows = _holdout(rows, held, seed, "test")
         notes.append(f"no test file: a seeded {HOLDOUT:.0%} of train ({len(test_rows):,} rows, seed {seed}) is the test set")
     else:
         test_rows = test_set.examples
     if dev_set is None:
-        rows, dev_rows = _holdout(rows, seed, "dev")
+        rows, dev_rows = _holdout(rows, held, seed, "dev")
         notes.append(f"no dev file: a seeded {HOLDOUT:.0%} of train ({len(dev_rows):,} rows, seed {seed}) is the dev set")
     else:
         dev_rows = dev_set.examples

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+import torch
 
 from advisor.dataset import Example
 from automl.batch_size import is_out_of_memory
@@ -72,6 +73,7 @@ def make_objective(ctx: SweepContext) -> Callable[[optuna.Trial], float]:
         remaining = None if ctx.deadline is None else max(1.0, ctx.deadline - time.time())
         config = TrialConfig(learning_rate=lr, batch_size=batch, epochs=cand.epochs, seed=ctx.seed,
                              metric=ctx.metric, time_budget_s=remaining, device=ctx.device)
+        torch.manual_seed(ctx.seed + trial.number)  # weights start from a seed the trial number fixes
         model = build_model(resolve_model(name), ctx.labels, ctx.train, ctx.max_length, ctx.language)
 
         def report(score: float, step: int) -> None:
@@ -92,8 +94,10 @@ def make_objective(ctx: SweepContext) -> Callable[[optuna.Trial], float]:
                 raise
             trial.set_user_attr("reason", f"out of memory at batch {batch}")
             raise optuna.TrialPruned(f"out of memory at batch {batch}") from None
-        score = float(result.dev[ctx.metric])
-        trial.set_user_attr("dev", {k: float(v) for k, v in result.dev.items()})
+        score = float(result.score)
+        trial.set_user_attr("dev", {k: float(v) for k, v in result.metrics.items()})
+        trial.set_user_attr("stopped", result.stopped)
+        trial.set_user_attr("bf16", result.bf16)
         trial.set_user_attr("seconds", round(result.seconds, 1))
         trial.set_user_attr("train_samples_per_s", round(result.train_samples_per_s, 1))
         trial.set_user_attr("steps", result.steps)
@@ -116,6 +120,14 @@ def keep_best(ctx: SweepContext, trial: optuna.Trial, model: Any, score: float) 
     ctx.best = {"score": score, "dir": str(directory), "trial": trial.number}
 
 
+def trials_so_far(storage: str, study_name: str) -> int:
+    """A resumed study re-seeds its sampler past the trials it has, or TPE would replay the same draws."""
+    try:
+        return len(optuna.load_study(study_name=study_name, storage=storage).trials)
+    except KeyError:  # a new study
+        return 0
+
+
 def open_study(storage: str, study_name: str, seed: int, max_resource: int) -> optuna.Study:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
@@ -123,7 +135,7 @@ def open_study(storage: str, study_name: str, seed: int, max_resource: int) -> o
         study_name=study_name,
         direction="maximize",
         load_if_exists=True,
-        sampler=optuna.samplers.TPESampler(seed=seed),
+        sampler=optuna.samplers.TPESampler(seed=seed + trials_so_far(storage, study_name)),
         # Optuna's own advice: Hyperband beats the median rule, and TPE + Hyperband is a strong pair.
         # Resource = percent of an epoch seen; nothing is pruned before half an epoch.
         pruner=optuna.pruners.HyperbandPruner(min_resource=50, max_resource=max_resource, reduction_factor=3),
@@ -143,11 +155,14 @@ def enqueue_defaults(study: optuna.Study, candidates: dict[str, Candidate]) -> N
                              "batch_size": min(cand.batch_start, cand.max_batch)})
 
 
+def finished(study: optuna.Study) -> int:
+    return len(study.get_trials(deepcopy=False, states=FINISHED))
+
+
 def run_study(study: optuna.Study, ctx: SweepContext, total_trials: int, timeout_s: float | None,
               callbacks: list[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] | None = None) -> int:
     """Run what is missing of `total_trials`; returns how many trials this call ran."""
-    done = len(study.get_trials(deepcopy=False, states=FINISHED))
-    missing = max(0, total_trials - done)
+    missing = max(0, total_trials - finished(study))
     best = study.best_trial if any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials) else None
     if best is not None and best.user_attrs.get("model_dir") and Path(best.user_attrs["model_dir"]).exists():
         ctx.best = {"score": best.value, "dir": best.user_attrs["model_dir"], "trial": best.number}

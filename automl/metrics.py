@@ -1,0 +1,141 @@
+"""Dev and test metrics per task, in the data's own terms (label names, tag tuples, floats).
+
+`evaluate(task, labels, golds, preds)` takes what `TaskModel.targets` and `TaskModel.decode` return.
+Every key is higher-is-better except those in `LOWER_IS_BETTER`.
+
+| task | keys |
+|---|---|
+| ABS-1/2/4, ABS-5 binary | accuracy; macro_ and micro_ precision/recall/f1; precision/recall/f1 (two classes: of the
+  positive class, the second name; more: macro) |
+| ABS-3 | micro_/macro_ precision/recall/f1, subset_accuracy (= accuracy), hamming_loss; f1 = micro_f1 |
+| ABS-6 | entity_precision/recall/f1 (seqeval, micro over entities; = precision/recall/f1), token_accuracy,
+  per type "f1/LOC", "precision/LOC", "recall/LOC", "support/LOC" |
+| ABS-5 score | pearson, spearman, mse, mae (a constant prediction correlates 0.0, not NaN) |
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+from automl.models.base import LabelSpace
+
+LOWER_IS_BETTER = frozenset({"mse", "mae", "hamming_loss", "loss"})
+
+
+def default_metric(task: str, labels: LabelSpace | None = None) -> str:
+    """The score a sweep maximises for `task`: the guide's metric per task abstraction."""
+    if task == "ABS-3":
+        return "micro_f1"
+    if task == "ABS-6":
+        return "entity_f1"
+    if task == "ABS-5" and labels is not None and labels.regression:
+        return "pearson"
+    return "accuracy"
+
+
+def higher_is_better(metric: str) -> bool:
+    return metric.split("/")[0] not in LOWER_IS_BETTER
+
+
+def evaluate(task: str, labels: LabelSpace, golds: Sequence[Any], preds: Sequence[Any]) -> dict[str, float]:
+    """Metrics comparing predictions with gold answers, both as `TaskModel.decode` returns them."""
+    if len(golds) != len(preds):
+        raise ValueError(f"golds and preds must be as long as each other, but got {len(golds)=} and {len(preds)=}.")
+    if not golds:
+        raise ValueError("cannot evaluate on no examples")
+    if task == "ABS-6":
+        return _sequence_labeling(golds, preds)
+    if task == "ABS-3":
+        return _multi_label(labels, golds, preds)
+    if labels.regression:
+        return _regression(golds, preds)
+    return _classification(labels, golds, preds)
+
+
+def _classification(labels: LabelSpace, golds: Sequence[Any], preds: Sequence[Any]) -> dict[str, float]:
+    from sklearn.metrics import accuracy_score, precision_recall_fscore_support
+
+    names = list(labels.names) or sorted({*golds, *preds})
+    out = {"accuracy": float(accuracy_score(golds, preds))}
+    for average in ("macro", "micro"):
+        p, r, f, _ = precision_recall_fscore_support(golds, preds, labels=names, average=average, zero_division=0)
+        out.update({f"{average}_precision": float(p), f"{average}_recall": float(r), f"{average}_f1": float(f)})
+    if len(names) == 2:
+        p, r, f, _ = precision_recall_fscore_support(golds, preds, labels=[names[1]], average="micro",
+                                                     zero_division=0)
+        out.update({"precision": float(p), "recall": float(r), "f1": float(f)})
+    else:
+        out.update({"precision": out["macro_precision"], "recall": out["macro_recall"], "f1": out["macro_f1"]})
+    return out
+
+
+def _multi_label(labels: LabelSpace, golds: Sequence[Any], preds: Sequence[Any]) -> dict[str, float]:
+    from sklearn.metrics import accuracy_score, hamming_loss, precision_recall_fscore_support
+    from sklearn.preprocessing import MultiLabelBinarizer
+
+    names = list(labels.names) or sorted({n for row in [*golds, *preds] for n in row})
+    binarizer = MultiLabelBinarizer(classes=names)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "unknown class(es) will be ignored": counted as wrong below anyway
+        y_true = binarizer.fit_transform(golds)
+        y_pred = binarizer.transform(preds)
+    out: dict[str, float] = {}
+    for average in ("micro", "macro"):
+        p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, average=average, zero_division=0)
+        out.update({f"{average}_precision": float(p), f"{average}_recall": float(r), f"{average}_f1": float(f)})
+    out["subset_accuracy"] = float(accuracy_score(y_true, y_pred))
+    out["accuracy"] = out["subset_accuracy"]
+    out["hamming_loss"] = float(hamming_loss(y_true, y_pred))
+    out.update({"precision": out["micro_precision"], "recall": out["micro_recall"], "f1": out["micro_f1"]})
+    return out
+
+
+def _sequence_labeling(golds: Sequence[Any], preds: Sequence[Any]) -> dict[str, float]:
+    from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
+
+    y_true = [list(row) for row in golds]
+    y_pred = [list(row) for row in preds]
+    for i, (g, p) in enumerate(zip(y_true, y_pred, strict=True)):
+        if len(g) != len(p):
+            raise ValueError(f"example {i} has {len(g)} gold tags but {len(p)} predicted tags")
+    out = {
+        "entity_precision": float(precision_score(y_true, y_pred, zero_division=0)),
+        "entity_recall": float(recall_score(y_true, y_pred, zero_division=0)),
+        "entity_f1": float(f1_score(y_true, y_pred, zero_division=0)),
+    }
+    tokens = sum(len(g) for g in y_true)
+    correct = sum(a == b for g, p in zip(y_true, y_pred, strict=True) for a, b in zip(g, p, strict=True))
+    out["token_accuracy"] = correct / tokens if tokens else 0.0
+    out.update({"precision": out["entity_precision"], "recall": out["entity_recall"], "f1": out["entity_f1"]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = classification_report(y_true, y_pred, output_dict=True, zero_division=0)
+    for kind, row in report.items():
+        if kind.endswith(" avg"):
+            continue
+        out.update({f"precision/{kind}": float(row["precision"]), f"recall/{kind}": float(row["recall"]),
+                    f"f1/{kind}": float(row["f1-score"]), f"support/{kind}": float(row["support"])})
+    return out
+
+
+def _regression(golds: Sequence[Any], preds: Sequence[Any]) -> dict[str, float]:
+    from scipy.stats import pearsonr, spearmanr
+
+    y_true = [float(g) for g in golds]
+    y_pred = [float(p) for p in preds]
+    n = len(y_true)
+    out = {
+        "mse": sum((a - b) ** 2 for a, b in zip(y_true, y_pred, strict=True)) / n,
+        "mae": sum(abs(a - b) for a, b in zip(y_true, y_pred, strict=True)) / n,
+    }
+    constant = n < 2 or len(set(y_true)) < 2 or len(set(y_pred)) < 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pearson = 0.0 if constant else float(pearsonr(y_true, y_pred)[0])
+        spearman = 0.0 if constant else float(spearmanr(y_true, y_pred)[0])
+    out["pearson"] = pearson if math.isfinite(pearson) else 0.0
+    out["spearman"] = spearman if math.isfinite(spearman) else 0.0
+    return out

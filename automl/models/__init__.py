@@ -1,0 +1,177 @@
+"""Which network to train: resolve a name to a `ModelSpec`, build a `TaskModel` from it, load a saved one.
+
+`resolve_model` accepts a tier name from presets/models.toml ("minilm-l6", "ernie-3.0-base-zh", "lstm"),
+a local directory (a transformers folder with config.json, or a folder automl saved), or a hub id
+("owner/name"). Nothing is downloaded at resolve time; a hub id that is not cached while the hub is
+switched off (HF_HUB_OFFLINE=1) is refused at once with what to do instead.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from advisor.dataset import Example
+from advisor.errors import UserError
+from automl.models.base import LabelSpace, TaskModel
+
+__all__ = ["SCRATCH_FAMILIES", "ModelSpec", "build_model", "load_model", "resolve_model"]
+
+SCRATCH_FAMILIES = frozenset({"bow", "cnn", "gru", "lstm"})
+MODEL_JSON = "automl_model.json"
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")  # owner/name
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Where a model comes from and what it is. `source` is a local directory when `local`, else a hub id
+    (empty for from-scratch families, which build everything from the training data)."""
+
+    name: str
+    family: str
+    source: str = ""
+    local: bool = True
+    size: str = "custom"  # tiny / base / large / scratch, or custom for a directory or hub id
+    language: str = "any"
+    rank: int = 0
+    shape: dict[str, int] = field(default_factory=dict, compare=False)
+
+    def approx_parameters(self) -> int | None:
+        """Parameters of a BERT-shaped encoder from the preset's shape (None when the shape is unknown)."""
+        s = self.shape
+        if self.family != "transformer" or not {"layers", "hidden", "intermediate", "vocab"} <= s.keys():
+            return None
+        h, i = s["hidden"], s["intermediate"]
+        embeddings = (s["vocab"] + 512 + 2) * h + 2 * h
+        layer = 4 * (h * h + h) + 2 * h * i + i + h + 4 * h  # q k v o, the two FFN matrices, two LayerNorms
+        pooler = h * h + h
+        return embeddings + s["layers"] * layer + pooler
+
+
+def resolve_model(name_or_path: str) -> ModelSpec:
+    """A preset tier, a local directory or a hub id, as a `ModelSpec`; a UserError names the closest tier."""
+    from presets import load
+
+    tiers: dict[str, Any] = load("models")["models"]
+    if name_or_path in tiers:
+        return _from_preset(name_or_path, tiers[name_or_path])
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        return _from_directory(path)
+    if _HUB_ID.fullmatch(name_or_path):
+        _check_hub_reachable(name_or_path, name_or_path)
+        return ModelSpec(name=name_or_path, family="transformer", source=name_or_path, local=False)
+    if name_or_path.startswith((".", "~")) or "/" in name_or_path or os.sep in name_or_path:
+        raise UserError(f"model directory {name_or_path} does not exist",
+                        fix="give the folder that holds config.json, or a tier: " + ", ".join(tiers))
+    close = difflib.get_close_matches(name_or_path, list(tiers), n=1, cutoff=0.4)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    raise UserError(f"unknown model {name_or_path}{hint}",
+                    fix="use a tier (" + ", ".join(tiers) + "), a local model directory, or a hub id owner/name")
+
+
+def build_model(spec: ModelSpec, labels: LabelSpace, train_examples: list[Example], max_length: int,
+                language: str, **hparams: Any) -> TaskModel:
+    """A fresh, untrained-head model for `labels`. From-scratch families build their vocabulary from
+    `train_examples`; transformers take `dropout` and `attention_dropout` as hparams."""
+    if spec.family in SCRATCH_FAMILIES:
+        from automl.models.scratch import build_scratch
+
+        return build_scratch(spec.family, labels, train_examples, language, max_length, **hparams)
+    if spec.family != "transformer":
+        raise UserError(f"model {spec.name} has family {spec.family!r}, which automl cannot build",
+                        fix="use a transformer or one of " + ", ".join(sorted(SCRATCH_FAMILIES)))
+    unknown = set(hparams) - {"dropout", "attention_dropout"}
+    if unknown:
+        raise ValueError(f"transformer hparams are dropout and attention_dropout, but got {sorted(unknown)}.")
+    from automl.models.transformer import TransformerModel
+
+    try:
+        return TransformerModel.from_pretrained(spec.source, labels, max_length, language, **hparams)
+    except OSError as error:
+        if spec.local:
+            raise UserError(f"cannot read model {spec.name} from {spec.source}: {error}",
+                            fix="give a folder with config.json, the weights and the tokenizer files") from error
+        raise _needs_network(spec.name, spec.source) from error
+
+
+def load_model(directory: str | Path) -> TaskModel:
+    """A trained model from the folder `TaskModel.save` wrote, whatever its family."""
+    directory = Path(directory).expanduser()
+    meta_path = directory / MODEL_JSON
+    if not meta_path.is_file():
+        raise UserError(f"{directory} is not a model folder automl saved (no {MODEL_JSON})",
+                        fix="give the folder a finished `automl` run wrote its best model to")
+    family = json.loads(meta_path.read_text(encoding="utf-8")).get("family")
+    if family == "transformer":
+        from automl.models.transformer import TransformerModel
+
+        return TransformerModel.load(directory)
+    if family in SCRATCH_FAMILIES:
+        from automl.models.scratch import ScratchModel
+
+        return ScratchModel.load(directory)
+    raise UserError(f"{meta_path} names family {family!r}, which automl cannot load",
+                    fix="it was written by a newer or different tool; retrain it with this version")
+
+
+def _from_preset(name: str, entry: dict[str, Any]) -> ModelSpec:
+    shape = {k: int(v) for k, v in entry.items() if k in ("layers", "hidden", "heads", "intermediate", "vocab",
+                                                          "embedding")}
+    base = {"name": name, "family": entry["family"], "size": entry.get("size", "custom"),
+            "language": entry.get("language", "any"), "rank": int(entry.get("rank", 0)), "shape": shape}
+    if entry["family"] in SCRATCH_FAMILIES:
+        return ModelSpec(**base)
+    source = entry.get("source", {})
+    if "dir" in source and Path(source["dir"]).expanduser().is_dir():
+        return ModelSpec(**base, source=str(Path(source["dir"]).expanduser()), local=True)
+    if "package" in source:
+        spec = importlib.util.find_spec(source["package"])
+        if spec is not None and spec.submodule_search_locations:
+            directory = Path(list(spec.submodule_search_locations)[0]) / source.get("subdir", "")
+            if (directory / "config.json").is_file():
+                return ModelSpec(**base, source=str(directory), local=True)
+    if "hub" not in source:
+        raise UserError(f"model {name} is not installed here and has no hub id",
+                        fix=f"install the package {source.get('package', '')} or pick another tier")
+    _check_hub_reachable(name, source["hub"])
+    return ModelSpec(**base, source=source["hub"], local=False)
+
+
+def _from_directory(path: Path) -> ModelSpec:
+    if (path / MODEL_JSON).is_file():
+        meta = json.loads((path / MODEL_JSON).read_text(encoding="utf-8"))
+        return ModelSpec(name=str(path), family=meta.get("family", "transformer"), source=str(path),
+                         language=meta.get("language", "any") or "any")
+    if (path / "config.json").is_file():
+        return ModelSpec(name=str(path), family="transformer", source=str(path))
+    raise UserError(f"{path} is not a model folder: it has neither config.json nor {MODEL_JSON}",
+                    fix="give a transformers model folder (config.json, weights, tokenizer) or one automl saved")
+
+
+def _hub_offline() -> bool:
+    flags = (os.environ.get(k, "").strip().lower() for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+    return any(flag in ("1", "true", "yes", "on") for flag in flags)
+
+
+def _check_hub_reachable(name: str, hub_id: str) -> None:
+    """Offline and not in the local hub cache: refuse now rather than after the sweep starts."""
+    if not _hub_offline():
+        return
+    from huggingface_hub import try_to_load_from_cache
+
+    if not isinstance(try_to_load_from_cache(hub_id, "config.json"), str):
+        raise _needs_network(name, hub_id)
+
+
+def _needs_network(name: str, hub_id: str) -> UserError:
+    label = name if name == hub_id else f"{name} ({hub_id})"
+    return UserError(f"model {label} needs a network to download from the Hugging Face hub, or a local directory",
+                     fix=f"download it where there is a network (huggingface-cli download {hub_id} --local-dir DIR) "
+                         "and pass DIR as the model, or use minilm-l6, which ships offline (English)")

@@ -1,0 +1,391 @@
+"""`ScratchModel`: the BOW, CNN, GRU and LSTM families as one `TaskModel`: preprocessing, network,
+decoding, and a save format read back without unpickling (safetensors + JSON)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from advisor.dataset import Example
+from automl.models.base import LabelSpace, Output, TaskModel
+from automl.models.scratch._crf import CRF, PENALTY, allowed_transitions, repair_bio, viterbi
+from automl.models.scratch._hparams import PAIR_TASKS, TAGGER_MIN_LIMIT, check_family_task
+from automl.models.scratch._nets import ConvPoolEncoder, ConvTagEncoder, Features, RNNEncoder, head, pool
+from automl.models.scratch._optim import LazyAdam
+from automl.models.scratch._vocab import Tokenizer, Vocab, bigrams
+
+CONFIG_FILE = "automl_model.json"
+WEIGHTS_FILE = "model.safetensors"
+VOCAB_FILE = "vocab.json"
+
+
+def _pad(rows: list[list[int]], min_len: int = 1) -> torch.Tensor:
+    width = max([min_len, *(len(r) for r in rows)])
+    return torch.tensor([r + [0] * (width - len(r)) for r in rows], dtype=torch.long)
+
+
+class ScratchModel(TaskModel):
+    """A from-scratch network with its own vocabulary. Build with `build_scratch`, or `load`."""
+
+    start_penalty: torch.Tensor
+    trans_penalty: torch.Tensor
+    end_penalty: torch.Tensor
+
+    def __init__(
+        self,
+        family: str,
+        labels: LabelSpace,
+        max_length: int,
+        language: str,
+        tokenizer: Tokenizer,
+        vocab: Vocab,
+        bigram_vocab: Vocab | None,
+        hparams: dict[str, Any],
+        stats: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        check_family_task(family, labels.task)
+        self.family = family
+        self.labels = labels
+        self.max_length = max_length
+        self.language = language
+        self.tokenizer = tokenizer
+        self.vocab = vocab
+        self.bigram_vocab = bigram_vocab
+        self.hparams = dict(hparams)
+        self.stats = dict(stats or {})
+        self._cache: dict[str, list[str]] = {}
+        self._label_ids = {name: i for i, name in enumerate(labels.names)}
+        self.tagging = labels.task == "ABS-6"
+        self.pair = labels.task in PAIR_TASKS
+        hp = self.hparams
+        n_bigrams = len(bigram_vocab) if (bigram_vocab is not None and hp["bigrams"]) else 0
+        self.drop = nn.Dropout(hp["dropout"])
+        if self.tagging:
+            self._build_tagger(n_bigrams)
+        else:
+            self._build_classifier(n_bigrams)
+
+    # -- construction ---------------------------------------------------------------------------
+
+    def _build_classifier(self, n_bigrams: int) -> None:
+        hp, task = self.hparams, self.labels.task
+        if self.family == "bow":
+            self.bag = nn.EmbeddingBag(
+                len(self.vocab) + n_bigrams, hp["embedding_dim"], mode=hp["bag"], padding_idx=0
+            )
+            dim = hp["embedding_dim"]
+        else:
+            self.features = Features(
+                len(self.vocab), n_bigrams, hp["embedding_dim"], hp["bigram_dim"], hp["window"]
+            )
+            if self.family == "cnn":
+                self.encoder: nn.Module = ConvPoolEncoder(
+                    self.features.out_dim, hp["hidden"], hp["kernel_sizes"]
+                )
+                dim = self.encoder.out_dim
+            else:
+                self.encoder = RNNEncoder(
+                    self.family, self.features.out_dim, hp["hidden"], hp["num_layers"], hp["dropout"]
+                )
+                dim = self.encoder.out_dim * (2 if hp["pooling"] == "maxmean" else 1)
+        if self.pair:
+            dim *= 4  # [u, v, |u - v|, u * v]
+        dim += len(self.stats.get("feature_mean", []))
+        if self.labels.regression:
+            out = 1
+        else:
+            out = len(self.labels.names)
+            if out < 1 or (task != "ABS-3" and out < 2):
+                raise ValueError(
+                    f"A {task} head needs label names (2+ classes), but got {self.labels.names=}."
+                )
+        mlp = self.family == "bow" or self.pair or task == "ABS-4"
+        self.head = head(dim, hp["hidden"], out, hp["dropout"], mlp)
+
+    def _build_tagger(self, n_bigrams: int) -> None:
+        hp = self.hparams
+        names = self.labels.names
+        if not names:
+            raise ValueError("An ABS-6 tagger needs its tag names (LabelSpace.names), but got none.")
+        self.features = Features(
+            len(self.vocab), n_bigrams, hp["embedding_dim"], hp["bigram_dim"], hp["window"]
+        )
+        if self.family == "bow":
+            # A window of embeddings into one hidden layer: the neural form of a window-feature CRF.
+            self.encoder = nn.Sequential(nn.Linear(self.features.out_dim, hp["hidden"]), nn.ReLU())
+            dim = hp["hidden"]
+        elif self.family == "cnn":
+            self.encoder = ConvTagEncoder(
+                self.features.out_dim, hp["hidden"], hp["kernel_sizes"], hp["num_layers"], hp["dropout"]
+            )
+            dim = self.encoder.out_dim
+        else:
+            self.encoder = RNNEncoder(
+                self.family, self.features.out_dim, hp["hidden"], hp["num_layers"], hp["dropout"]
+            )
+            dim = self.encoder.out_dim
+        self.emit = nn.Linear(dim, len(names))
+        self.crf = CRF(names) if hp["crf"] else None
+        start, trans, end = allowed_transitions(names)
+        self.register_buffer("start_penalty", (~start).float() * PENALTY, persistent=False)
+        self.register_buffer("trans_penalty", (~trans).float() * PENALTY, persistent=False)
+        self.register_buffer("end_penalty", (~end).float() * PENALTY, persistent=False)
+        self._bio = {t[:1].upper() for t in names if len(t) > 2 and t[1] in "-_"} <= {"B", "I"}
+
+    # -- preprocessing --------------------------------------------------------------------------
+
+    def units(self, text: str) -> list[str]:
+        """The text as vocabulary units (characters or words), truncated to `max_length`."""
+        got = self._cache.get(text)
+        if got is None:
+            if len(self._cache) > 200_000:
+                self._cache.clear()
+            got = self._cache[text] = self.tokenizer(text)[: self.max_length]
+        return got
+
+    @property
+    def tag_limit(self) -> int:
+        """Tokens a tagger reads: a GRU/LSTM/CNN has no position limit and `decode` owes a tag to every
+        token, so sentences are cut only past max(max_length, 1024) (tags beyond that decode as "O")."""
+        return max(self.max_length, TAGGER_MIN_LIMIT)
+
+    def _token_units(self, example: Example) -> list[str]:
+        return [self.tokenizer.unit(t) for t in example.tokens[: self.tag_limit]]
+
+    def length(self, example: Example) -> int:
+        if self.tagging:
+            return min(len(example.tokens), self.tag_limit)
+        n = len(self.units(example.text))
+        if self.pair:
+            n += len(self.units(example.text_b or ""))
+        return n
+
+    def _bigram_ids(self, units: list[str]) -> list[int]:
+        assert self.bigram_vocab is not None
+        return self.bigram_vocab.encode(bigrams(units, self.tokenizer.joiner))
+
+    def _encode(self, units_list: list[list[str]], suffix: str = "") -> dict[str, torch.Tensor]:
+        """ids (and bigram ids) of a batch of unit sequences, padded to the longest."""
+        use_bigrams = self.hparams["bigrams"] and self.bigram_vocab is not None
+        out: dict[str, torch.Tensor] = {
+            "lengths" + suffix: torch.tensor([max(len(u), 1) for u in units_list])
+        }
+        ids = [self.vocab.encode(u) for u in units_list]
+        if self.family == "bow" and not self.tagging:
+            if use_bigrams:  # one bag: unit ids, then known bigram ids after the unit table
+                offset = len(self.vocab)
+                ids = [
+                    i + [offset + b for b in self._bigram_ids(u) if b > 1]
+                    for i, u in zip(ids, units_list, strict=True)
+                ]
+            out["input_ids" + suffix] = _pad(ids)
+            return out
+        out["input_ids" + suffix] = _pad(ids)
+        if use_bigrams:
+            bi = [self._bigram_ids(u) for u in units_list]
+            out["bigram_left" + suffix] = _pad([b[:-1] for b in bi])
+            out["bigram_right" + suffix] = _pad([b[1:] for b in bi])
+        return out
+
+    def collate(self, examples: list[Example], with_targets: bool = True) -> dict[str, torch.Tensor]:
+        if self.tagging:
+            units = [self._token_units(e) for e in examples]
+            batch = self._encode(units)
+            batch["num_tokens"] = torch.tensor([len(e.tokens) for e in examples])
+            if with_targets:
+                batch["labels"] = _pad(
+                    [self._tag_ids(e, len(u)) for e, u in zip(examples, units, strict=True)]
+                )
+            return batch
+        batch = self._encode([self.units(e.text) for e in examples])
+        if self.pair:
+            batch.update(self._encode([self.units(e.text_b or "") for e in examples], suffix="_b"))
+        if "feature_mean" in self.stats:
+            mean = torch.tensor(self.stats["feature_mean"])
+            std = torch.tensor(self.stats["feature_std"])
+            batch["features"] = (
+                torch.tensor([list(e.features) for e in examples], dtype=torch.float) - mean
+            ) / std
+        if with_targets:
+            batch["labels"] = self._class_targets(examples)
+        return batch
+
+    def _label_id(self, name: str) -> int:
+        try:
+            return self._label_ids[name]
+        except KeyError:
+            raise ValueError(
+                f"Label {name!r} is not in the model's label space {self.labels.names}."
+            ) from None
+
+    def _tag_ids(self, example: Example, n: int) -> list[int]:
+        tags = list(example.tags[:n])
+        if self._bio:  # IOB1 or a cut-off entity: the CRF learns well-formed BIO only
+            tags = [r if r in self._label_ids else t for r, t in zip(repair_bio(tags), tags, strict=True)]
+        return [self._label_id(t) for t in tags]
+
+    def _class_targets(self, examples: list[Example]) -> torch.Tensor:
+        if self.labels.task == "ABS-3":
+            y = torch.zeros(len(examples), len(self.labels.names))
+            for row, e in enumerate(examples):
+                for name in e.labels:
+                    y[row, self._label_id(name)] = 1.0
+            return y
+        if self.labels.regression:
+            mean, std = self.stats["target_mean"], self.stats["target_std"]
+            return torch.tensor([(float(e.label or 0.0) - mean) / std for e in examples])
+        return torch.tensor([self._label_id(e.label or "") for e in examples])
+
+    # -- network --------------------------------------------------------------------------------
+
+    def _represent(self, batch: dict[str, torch.Tensor], suffix: str = "") -> torch.Tensor:
+        ids, lengths = batch["input_ids" + suffix], batch["lengths" + suffix]
+        if self.family == "bow":
+            return self.drop(self.bag(ids))
+        x = self.drop(
+            self.features(ids, batch.get("bigram_left" + suffix), batch.get("bigram_right" + suffix))
+        )
+        if self.family == "cnn":
+            return self.encoder(x, lengths)
+        mask = torch.arange(ids.size(1))[None, :] < lengths[:, None]
+        return pool(self.encoder(x, lengths), mask, self.hparams["pooling"])
+
+    def forward(self, **batch: torch.Tensor) -> Output:  # type: ignore[override]
+        if self.tagging:
+            return self._forward_tags(batch)
+        rep = self._represent(batch)
+        if self.pair:
+            v = self._represent(batch, "_b")
+            rep = torch.cat([rep, v, (rep - v).abs(), rep * v], dim=1)
+        if "features" in batch:
+            rep = torch.cat([rep, batch["features"]], dim=1)
+        logits = self.head(rep)
+        y = batch.get("labels")
+        loss = None
+        if self.labels.regression:
+            logits = logits.squeeze(1)
+            if y is not None:
+                loss = F.mse_loss(logits, y)
+        elif y is not None:
+            loss = (
+                F.binary_cross_entropy_with_logits(logits, y)
+                if self.labels.task == "ABS-3"
+                else F.cross_entropy(logits, y)
+            )
+        return Output(loss=loss, logits=logits)
+
+    def _forward_tags(self, batch: dict[str, torch.Tensor]) -> Output:
+        ids, lengths = batch["input_ids"], batch["lengths"]
+        mask = torch.arange(ids.size(1))[None, :] < lengths[:, None]
+        x = self.drop(self.features(ids, batch.get("bigram_left"), batch.get("bigram_right")))
+        if self.family == "bow":
+            h = self.encoder(x)
+        elif self.family == "cnn":
+            h = self.encoder(x, mask)
+        else:
+            h = self.encoder(x, lengths)
+        emissions = self.emit(self.drop(h)).float()  # the CRF sums scores over time: fp32 under autocast
+        y = batch.get("labels")
+        loss = None
+        if y is not None:
+            if self.crf is not None:
+                loss = -self.crf.log_likelihood(emissions, y, mask).mean()
+            else:
+                loss = F.cross_entropy(emissions[mask], y[mask])
+        return Output(loss=loss, logits=emissions)
+
+    # -- output ---------------------------------------------------------------------------------
+
+    def decode(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> list[Any]:
+        names = self.labels.names
+        logits = logits.detach().float()
+        if self.tagging:
+            mask = torch.arange(logits.size(1))[None, :] < batch["lengths"][:, None]
+            if self.crf is not None:
+                paths = self.crf.decode(logits, mask)
+            else:
+                paths = viterbi(
+                    logits.log_softmax(-1), mask, self.trans_penalty, self.start_penalty, self.end_penalty
+                )
+            out = []
+            for row, n in zip(paths.tolist(), batch["num_tokens"].tolist(), strict=True):
+                kept = min(n, self.tag_limit)
+                out.append(tuple(names[i] for i in row[:kept]) + ("O",) * (n - kept))
+            return out
+        if self.labels.regression:
+            mean, std = self.stats["target_mean"], self.stats["target_std"]
+            return [float(v) * std + mean for v in logits.tolist()]
+        if self.labels.task == "ABS-3":
+            return [tuple(names[j] for j, on in enumerate(row) if on) for row in (logits > 0).tolist()]
+        return [names[i] for i in logits.argmax(-1).tolist()]
+
+    def configure_optimizer(self, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
+        """The optimizer to train this model with: embedding tables switch to sparse gradients and a
+        `LazyAdam` updates only the rows a batch touched (AdamW for everything else)."""
+        for module in self.modules():
+            if isinstance(module, (nn.Embedding, nn.EmbeddingBag)):
+                module.sparse = True
+        return LazyAdam(self.parameters(), lr=lr, weight_decay=weight_decay)
+
+    # -- persistence ----------------------------------------------------------------------------
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "format": "automl-scratch",
+            "version": 1,
+            "family": self.family,
+            "task": self.labels.task,
+            "labels": self.labels.to_dict(),
+            "max_length": self.max_length,
+            "language": self.language,
+            "tokenizer": self.tokenizer.to_dict(),
+            "hparams": self.hparams,
+            "stats": self.stats,
+        }
+
+    def save(self, directory: Path) -> None:
+        from safetensors.torch import save_file
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().contiguous() for k, v in self.state_dict().items()}
+        save_file(state, str(directory / WEIGHTS_FILE), metadata={"format": "pt"})
+        vocab = {
+            "units": self.vocab.itos,
+            "bigrams": self.bigram_vocab.itos if self.bigram_vocab is not None else None,
+        }
+        (directory / VOCAB_FILE).write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+        (directory / CONFIG_FILE).write_text(
+            json.dumps(self.config(), indent=2, ensure_ascii=False), encoding="utf-8"
+        )
+
+    @classmethod
+    def load(cls, directory: Path) -> ScratchModel:
+        from safetensors.torch import load_file
+
+        directory = Path(directory)
+        config = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
+        if config.get("format") != "automl-scratch":
+            raise ValueError(
+                f"{directory / CONFIG_FILE} is not a scratch model, format={config.get('format')!r}."
+            )
+        vocab = json.loads((directory / VOCAB_FILE).read_text(encoding="utf-8"))
+        model = cls(
+            family=config["family"],
+            labels=LabelSpace.from_dict(config["labels"]),
+            max_length=int(config["max_length"]),
+            language=config["language"],
+            tokenizer=Tokenizer.from_dict(config["tokenizer"]),
+            vocab=Vocab(vocab["units"]),
+            bigram_vocab=Vocab(vocab["bigrams"]) if vocab["bigrams"] is not None else None,
+            hparams=config["hparams"],
+            stats=config["stats"],
+        )
+        model.load_state_dict(load_file(str(directory / WEIGHTS_FILE)))
+        return model.eval()

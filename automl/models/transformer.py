@@ -1,0 +1,343 @@
+"""Pretrained transformers (BERT, RoBERTa, ERNIE, MiniLM, ...) behind the `TaskModel` interface.
+
+One class for every task automl trains, through the transformers Auto classes:
+
+| task | head | targets | decode |
+|---|---|---|---|
+| ABS-1, ABS-2 (pair: the tokenizer's text pair) | sequence classification | class index | label name |
+| ABS-3 | sequence classification, `multi_label_classification`, BCE | multi-hot | names with p > 0.5 |
+| ABS-5 binary ("0"/"1") | sequence classification, 2 classes | class index | "0" or "1" |
+| ABS-5 score | sequence classification, 1 output, MSE | float | float |
+| ABS-6 | token classification | tag on each word's first sub-token, -100 elsewhere | one tag per word |
+
+ABS-6 words are the example's tokens (one character each for Chinese). A word the tokenizer drops (a space,
+a control character, a lone combining mark) is replaced by the unknown token, so every word inside the
+`max_length` window gets a prediction; words cut off by truncation are predicted "O".
+
+The loss is computed here, in fp32 from the logits, so bf16 autocast changes only the matmuls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from advisor.dataset import Example
+from advisor.errors import UserError
+from automl.models.base import LabelSpace, Output, TaskModel
+
+MODEL_JSON = "automl_model.json"
+FORMAT_VERSION = 1
+_INPUT_KEYS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+class TransformerModel(TaskModel):
+    family = "transformer"
+
+    def __init__(self, network: Any, tokenizer: Any, labels: LabelSpace, max_length: int,
+                 language: str = "", source: str = "") -> None:
+        super().__init__()
+        self.network = network
+        self.tokenizer = tokenizer
+        self.labels = labels
+        limit = getattr(network.config, "max_position_embeddings", None) or max_length
+        if getattr(network.config, "model_type", "") in ("roberta", "xlm-roberta", "camembert"):
+            limit -= 2  # RoBERTa's positions start after the padding index
+        self.max_length = min(max_length, limit)
+        self.language = language
+        self.source = source
+        self._tag_index = {name: i for i, name in enumerate(labels.names)}
+        if not getattr(tokenizer, "is_fast", False):
+            raise UserError(f"the tokenizer of {source or 'this model'} is not a fast (Rust) tokenizer",
+                            fix="use a model folder with a tokenizer.json")
+
+    # -- construction -----------------------------------------------------------------------------------
+
+    @classmethod
+    def from_pretrained(cls, source: str, labels: LabelSpace, max_length: int, language: str = "", *,
+                        dropout: float | None = None, attention_dropout: float | None = None,
+                        local_files_only: bool = False) -> TransformerModel:
+        """A fresh task head on a pretrained encoder (a local folder or a hub id).
+
+        `dropout` sets the hidden and classifier dropout, `attention_dropout` the attention one; None keeps
+        the checkpoint's values (0.1 for BERT-likes).
+        """
+        from transformers import AutoConfig, AutoTokenizer
+
+        num_labels, problem_type = _head_shape(labels)
+        overrides: dict[str, Any] = {
+            "num_labels": num_labels,
+            "problem_type": problem_type,
+            "id2label": {i: n for i, n in enumerate(labels.names)} if labels.names else {0: "score"},
+            "label2id": {n: i for i, n in enumerate(labels.names)} if labels.names else {"score": 0},
+        }
+        with _quiet_transformers():
+            config = AutoConfig.from_pretrained(source, local_files_only=local_files_only)
+            for key, value in overrides.items():
+                setattr(config, key, value)
+            if dropout is not None:
+                for name in ("hidden_dropout_prob", "classifier_dropout", "dropout", "seq_classif_dropout"):
+                    if hasattr(config, name):
+                        setattr(config, name, dropout)
+            if attention_dropout is not None:
+                for name in ("attention_probs_dropout_prob", "attention_dropout"):
+                    if hasattr(config, name):
+                        setattr(config, name, attention_dropout)
+            auto = _auto_class(labels)
+            network = auto.from_pretrained(source, config=config, dtype=torch.float32,
+                                           ignore_mismatched_sizes=True, local_files_only=local_files_only)
+            tokenizer = _load_tokenizer(AutoTokenizer, source, labels, local_files_only)
+        return cls(network, tokenizer, labels, max_length, language=language, source=source)
+
+    # -- TaskModel ---------------------------------------------------------------------------------------
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.network.parameters()).device
+
+    def length(self, example: Example) -> int:
+        if self.labels.task == "ABS-6":
+            enc, _ = self._encode_words([list(example.tokens)])
+            return int(enc["attention_mask"].sum())
+        else:
+            enc = self.tokenizer(example.text, example.text_b, truncation=True, max_length=self.max_length)
+        return len(enc["input_ids"])
+
+    def collate(self, examples: list[Example], with_targets: bool = True) -> dict[str, torch.Tensor]:
+        if self.labels.task == "ABS-6":
+            return self._collate_tokens(examples, with_targets)
+        texts = [e.text for e in examples]
+        pairs = [e.text_b or "" for e in examples] if any(e.text_b is not None for e in examples) else None
+        enc = self.tokenizer(texts, pairs, truncation=True, max_length=self.max_length, padding=True,
+                             return_tensors="pt")
+        batch = {k: enc[k] for k in _INPUT_KEYS if k in enc}
+        if with_targets:
+            batch["labels"] = self._sequence_targets(examples)
+        return batch
+
+    def forward(self, **batch: torch.Tensor) -> Output:  # type: ignore[override]
+        inputs = {k: batch[k] for k in _INPUT_KEYS if k in batch}
+        logits = self.network(**inputs).logits
+        if self.labels.regression:
+            logits = logits.squeeze(-1)
+        targets = batch.get("labels")
+        loss = None if targets is None else self._loss(logits.float(), targets)
+        return Output(loss=loss, logits=logits)
+
+    def decode(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> list[Any]:
+        logits = logits.detach().float().cpu()
+        names = self.labels.names
+        task = self.labels.task
+        if task == "ABS-6":
+            best = logits.argmax(-1)
+            starts = batch["word_starts"].cpu()
+            counts = batch["num_words"].cpu().tolist()
+            out = []
+            for row, n in enumerate(counts):
+                positions = starts[row, :n].tolist()
+                tags = best[row].tolist()
+                out.append(tuple(names[tags[p]] if p >= 0 else "O" for p in positions))
+            return out
+        if task == "ABS-3":
+            chosen = (torch.sigmoid(logits) > 0.5).tolist()
+            return [tuple(n for n, on in zip(names, row, strict=True) if on) for row in chosen]
+        if self.labels.regression:
+            return [float(x) for x in logits.tolist()]
+        return [names[i] for i in logits.argmax(-1).tolist()]
+
+    def save(self, directory: Path) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        with _quiet_transformers():
+            self.network.save_pretrained(directory)
+            self.tokenizer.save_pretrained(directory)
+        meta = {
+            "family": self.family,
+            "format_version": FORMAT_VERSION,
+            "task": self.labels.task,
+            "labels": self.labels.to_dict(),
+            "max_length": self.max_length,
+            "language": self.language,
+            "source": self.source,
+        }
+        (directory / MODEL_JSON).write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path) -> TransformerModel:
+        from transformers import AutoTokenizer
+
+        directory = Path(directory)
+        meta = json.loads((directory / MODEL_JSON).read_text(encoding="utf-8"))
+        if meta.get("family") != cls.family:
+            raise UserError(f"{directory} holds a {meta.get('family')!r} model, not a transformer",
+                            fix="load it with automl.models.load_model")
+        labels = LabelSpace.from_dict(meta["labels"])
+        with _quiet_transformers():
+            network = _auto_class(labels).from_pretrained(str(directory), dtype=torch.float32, local_files_only=True)
+            tokenizer = _load_tokenizer(AutoTokenizer, str(directory), labels, True)
+        return cls(network, tokenizer, labels, int(meta["max_length"]), language=meta.get("language", ""),
+                   source=meta.get("source", ""))
+
+    # -- helpers -----------------------------------------------------------------------------------------
+
+    def unk_ratio(self, examples: list[Example]) -> float:
+        """Share of word pieces that are the unknown token: high means the vocabulary does not fit the
+        language (MiniLM's English vocabulary turns 62.6% of Chinese characters into [UNK])."""
+        unk = self.tokenizer.unk_token_id
+        if unk is None or not examples:
+            return 0.0
+        pieces = hits = 0
+        for e in examples:
+            ids = self.collate([e], with_targets=False)["input_ids"][0].tolist()[1:-1]
+            pieces += len(ids)
+            hits += sum(i == unk for i in ids)
+        return hits / pieces if pieces else 0.0
+
+    def _sequence_targets(self, examples: list[Example]) -> torch.Tensor:
+        names = self.labels.names
+        if self.labels.task == "ABS-3":
+            target = torch.zeros(len(examples), len(names))
+            for row, e in enumerate(examples):
+                for label in e.labels:
+                    target[row, self._index(label, e)] = 1.0
+            return target
+        if self.labels.regression:
+            return torch.tensor([float(e.label or 0.0) for e in examples], dtype=torch.float32)
+        return torch.tensor([self._index(e.label or "", e) for e in examples], dtype=torch.long)
+
+    def _collate_tokens(self, examples: list[Example], with_targets: bool) -> dict[str, torch.Tensor]:
+        enc, words = self._encode_words([list(e.tokens) for e in examples])
+        enc_words = [enc.word_ids(row) for row in range(len(words))]
+        seq_len = enc["input_ids"].shape[1]
+        max_words = max((len(w) for w in words), default=0)
+        word_starts = torch.full((len(words), max(max_words, 1)), -1, dtype=torch.long)
+        targets = torch.full((len(words), seq_len), -100, dtype=torch.long)
+        for row, ids in enumerate(enc_words):
+            previous = None
+            for position, w in enumerate(ids):
+                if w is not None and w != previous:
+                    word_starts[row, w] = position
+                    if with_targets:
+                        targets[row, position] = self._index(examples[row].tags[w], examples[row])
+                previous = w
+        batch = {k: enc[k] for k in _INPUT_KEYS if k in enc}
+        batch["word_starts"] = word_starts
+        batch["num_words"] = torch.tensor([len(w) for w in words], dtype=torch.long)
+        if with_targets:
+            batch["labels"] = targets
+        return batch
+
+    def _encode_words(self, words: list[list[str]]) -> tuple[Any, list[list[str]]]:
+        """Encode pre-split words; words the tokenizer dropped become the unknown token (then re-encoded)."""
+        enc = self.tokenizer(words, is_split_into_words=True, truncation=True, max_length=self.max_length,
+                             padding=True, return_tensors="pt")
+        unk = self.tokenizer.unk_token
+        if unk is None:
+            return enc, words
+        fixed = None
+        for row in range(len(words)):
+            dropped = self._dropped_words(enc.word_ids(row), len(words[row]), enc["attention_mask"][row])
+            if dropped:
+                fixed = fixed or [list(w) for w in words]
+                for w in dropped:
+                    fixed[row][w] = unk
+        if fixed is None:
+            return enc, words
+        return self.tokenizer(fixed, is_split_into_words=True, truncation=True, max_length=self.max_length,
+                              padding=True, return_tensors="pt"), fixed
+
+    def _dropped_words(self, word_ids: list[int | None], num_words: int, mask: torch.Tensor) -> list[int]:
+        """Words with no sub-token although they fall inside the window: the tokenizer dropped them."""
+        present = {w for w in word_ids if w is not None}
+        if len(present) == num_words:
+            return []
+        truncated = int(mask.sum()) >= self.max_length
+        last = max(present, default=-1)
+        return [w for w in range(num_words) if w not in present and (w < last or not truncated)]
+
+    def _index(self, label: str, example: Example) -> int:
+        try:
+            return self._tag_index[label]
+        except KeyError:
+            raise UserError(f"label {label!r} (line {example.line}) is not one the model was built for: "
+                            f"{', '.join(self.labels.names)}",
+                            fix="build the label space from training data that contains it") from None
+
+    def _loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        if self.labels.task == "ABS-3":
+            return F.binary_cross_entropy_with_logits(logits, targets.float())
+        if self.labels.regression:
+            return F.mse_loss(logits, targets.float())
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100)
+
+
+def _head_shape(labels: LabelSpace) -> tuple[int, str | None]:
+    if labels.task == "ABS-6":
+        return len(labels.names), None
+    if labels.task == "ABS-3":
+        return len(labels.names), "multi_label_classification"
+    if labels.regression:
+        return 1, "regression"
+    return len(labels.names), "single_label_classification"
+
+
+def _auto_class(labels: LabelSpace) -> Any:
+    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
+
+    return AutoModelForTokenClassification if labels.task == "ABS-6" else AutoModelForSequenceClassification
+
+
+def _load_tokenizer(auto: Any, source: str, labels: LabelSpace, local_files_only: bool) -> Any:
+    tokenizer = auto.from_pretrained(source, local_files_only=local_files_only)
+    if labels.task == "ABS-6" and getattr(tokenizer, "add_prefix_space", None) is False:
+        # byte-level BPE (RoBERTa) needs it to tokenize pre-split words
+        tokenizer = auto.from_pretrained(source, local_files_only=local_files_only, add_prefix_space=True)
+    return tokenizer
+
+
+@contextlib.contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """No load report ("classifier.weight MISSING" is the point of a new head) and no progress bars."""
+    from transformers.utils import logging
+
+    verbosity = logging.get_verbosity()
+    bars = logging.is_progress_bar_enabled()
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        logging.set_verbosity(verbosity)
+        if bars:
+            logging.enable_progress_bar()
+
+
+def make_tiny_transformer(directory: Path, tokenizer_source: str | Path | None = None, *, layers: int = 2,
+                          hidden: int = 32, seed: int = 0) -> Path:
+    """A randomly initialised BERT (2 layers, hidden 32: ~1M parameters, nearly all of them the embedding)
+    with a real tokenizer, saved like a hub folder: for tests and smoke runs that must not download.
+
+    The tokenizer defaults to the offline MiniLM's (30,522 English word pieces).
+    """
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    if tokenizer_source is None:
+        from automl.models import resolve_model
+
+        tokenizer_source = resolve_model("minilm-l6").source
+    directory = Path(directory)
+    with _quiet_transformers():
+        tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_source), local_files_only=True)
+        config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=hidden, num_hidden_layers=layers,
+                            num_attention_heads=max(1, hidden // 16), intermediate_size=hidden * 4,
+                            max_position_embeddings=512)
+        torch.manual_seed(seed)
+        BertModel(config).save_pretrained(directory)
+        tokenizer.save_pretrained(directory)
+    return directory

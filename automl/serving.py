@@ -1,0 +1,132 @@
+"""Serving speed measured, not estimated: queries per second at batch 1 and at a serving batch.
+
+PaddleNLP's recipe (field notes): QPS = samples / time at batch 1 and 32, threads recorded. Here a query
+is the whole path a server runs: encode (tokenizer or vocabulary), forward, decode to a label. The texts
+are the examples closest to the median length, so the figure is for a typical query, not the shortest.
+Weights are cast to bf16 for serving (3x at batch 32 on this CPU) only where that leaves the predictions on
+a check batch identical; the result says whether it did.
+"""
+
+from __future__ import annotations
+
+import copy
+import statistics
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from advisor.dataset import Example
+from automl.models.base import TaskModel
+from automl.train import bf16_available, resolve_threads
+
+
+def measure_qps(model: TaskModel, examples: Sequence[Example], batch_size: int = 32, seconds: float = 2.0,
+                threads: int | str | None = "auto", bf16: bool | str = "auto",
+                check_size: int = 64) -> dict[str, Any]:
+    """Measured queries/s at batch 1 and at `batch_size`, each for about `seconds` after a warm-up.
+
+    `bf16`: "auto" tries bf16 weights where the hardware has bf16 matmuls, True tries them anywhere, False
+    never; either way they are kept only if they predict exactly as fp32 on up to `check_size` examples
+    (scores: within 1e-2). Returns qps_batch1, qps_batch, batch_size, latency_ms_p50/p95 (batch 1), threads,
+    device, bf16 (used), bf16_identical (the check, None when not tried), sample_length (model units).
+    """
+    if not examples:
+        raise ValueError("measure_qps needs example texts to send")
+    if batch_size < 1 or seconds <= 0:
+        raise ValueError(f"measure_qps needs batch_size >= 1 and seconds > 0, but got {batch_size=}, {seconds=}.")
+    previous_threads = torch.get_num_threads()
+    chosen = resolve_threads(threads)  # "auto": the cores other processes leave free (see TrialConfig.threads)
+    if chosen:
+        torch.set_num_threads(chosen)
+    try:
+        device = next(model.parameters()).device
+        sample = median_sample(model, examples, max(batch_size, 1))
+        check = list(examples[:check_size])
+        served, identical = model, None
+        if bf16 is True or (bf16 == "auto" and bf16_available(device)):
+            candidate = copy.deepcopy(model).to(torch.bfloat16)
+            identical = _same_predictions(model, candidate, check)
+            if identical:
+                served = candidate
+        served.eval()
+        batch1, latencies = _throughput(served, [[e] for e in sample], seconds)
+        batches = [(sample * batch_size)[:batch_size]]
+        batched, _ = _throughput(served, batches, seconds)
+        return {
+            "qps_batch1": batch1,
+            "qps_batch": batched,
+            "batch_size": batch_size,
+            "latency_ms_p50": statistics.median(latencies) * 1000,
+            "latency_ms_p95": _percentile(latencies, 0.95) * 1000,
+            "threads": torch.get_num_threads(),
+            "device": str(device),
+            "bf16": served is not model,
+            "bf16_identical": identical,
+            "sample_length": statistics.median(model.length(e) for e in sample),
+        }
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def median_sample(model: TaskModel, examples: Sequence[Example], size: int) -> list[Example]:
+    """The `size` examples whose length is closest to the median length (a typical query)."""
+    lengths = [model.length(e) for e in examples]
+    median = statistics.median(lengths)
+    order = sorted(range(len(examples)), key=lambda i: (abs(lengths[i] - median), i))
+    return [examples[i] for i in order[:size]]
+
+
+def _serve(model: TaskModel, batch: list[Example]) -> list[Any]:
+    device = next(model.parameters()).device
+    with torch.inference_mode():
+        encoded = model.collate(batch, with_targets=False)
+        if device.type != "cpu":
+            encoded = {k: v.to(device) for k, v in encoded.items()}
+        out = model(**encoded)
+        predictions = model.decode(out.logits, encoded)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return predictions
+
+
+def _throughput(model: TaskModel, batches: list[list[Example]], seconds: float) -> tuple[float, list[float]]:
+    """Queries/s over `seconds` cycling through `batches`, after a warm-up of a few calls; call latencies."""
+    warm_until = time.perf_counter() + min(0.5, seconds / 4)
+    i = 0
+    while i < 3 or time.perf_counter() < warm_until:
+        _serve(model, batches[i % len(batches)])
+        i += 1
+    latencies: list[float] = []
+    queries = 0
+    started = time.perf_counter()
+    while True:
+        t = time.perf_counter()
+        batch = batches[len(latencies) % len(batches)]
+        _serve(model, batch)
+        now = time.perf_counter()
+        latencies.append(now - t)
+        queries += len(batch)
+        if now - started >= seconds:
+            break
+    return queries / (time.perf_counter() - started), latencies
+
+
+def _same_predictions(reference: TaskModel, candidate: TaskModel, check: list[Example]) -> bool:
+    reference.eval()
+    candidate.eval()
+    for start in range(0, len(check), 32):
+        batch = check[start:start + 32]
+        expected, got = _serve(reference, batch), _serve(candidate, batch)
+        if reference.labels.regression:
+            if any(abs(float(a) - float(b)) > 1e-2 for a, b in zip(expected, got, strict=True)):
+                return False
+        elif expected != got:
+            return False
+    return True
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]

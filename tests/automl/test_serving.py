@@ -1,0 +1,53 @@
+"""measure_qps on a tiny random BERT: real timings, the bf16 check, the median-length sample."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+from advisor.dataset import Example
+from automl.labels import label_space
+from automl.models import build_model, resolve_model
+from automl.models.transformer import make_tiny_transformer
+from automl.serving import measure_qps, median_sample
+from automl.train import bf16_available
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+ROWS = [Example(text=" ".join(["word"] * n), label=("pos" if n % 2 else "neg")) for n in range(1, 42)]
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    spec = resolve_model(str(make_tiny_transformer(tmp_path_factory.mktemp("tiny") / "bert")))
+    return build_model(spec, label_space("ABS-1", ROWS), ROWS, 64, "en")
+
+
+def test_median_sample_is_typical(model) -> None:  # noqa: ANN001
+    sample = median_sample(model, ROWS, 5)
+    assert sorted(model.length(e) for e in sample) == [21, 22, 23, 24, 25]  # 41 rows of 3..43 tokens
+
+
+def test_measure_qps_reports_both_batch_sizes(model) -> None:  # noqa: ANN001
+    before = torch.get_num_threads()
+    result = measure_qps(model, ROWS, batch_size=8, seconds=0.2, threads=1, bf16=False)
+    assert torch.get_num_threads() == before  # restored
+    assert result["qps_batch1"] > 0 and result["qps_batch"] > 0
+    assert result["batch_size"] == 8 and result["threads"] == 1 and result["device"] == "cpu"
+    assert result["bf16"] is False and result["bf16_identical"] is None
+    assert 0 < result["latency_ms_p50"] <= result["latency_ms_p95"]
+    assert result["sample_length"] == pytest.approx(23, abs=1)
+    assert next(model.parameters()).dtype == torch.float32  # the served copy is separate
+
+
+def test_bf16_weights_only_when_predictions_match(model) -> None:  # noqa: ANN001
+    result = measure_qps(model, ROWS, batch_size=4, seconds=0.1, threads=1, bf16=True)
+    assert result["bf16_identical"] in (True, False)
+    assert result["bf16"] == result["bf16_identical"]
+    assert next(model.parameters()).dtype == torch.float32
+    auto = measure_qps(model, ROWS, batch_size=4, seconds=0.1, threads=1)
+    assert (auto["bf16_identical"] is not None) == bf16_available(torch.device("cpu"))
+    with pytest.raises(ValueError, match="example texts"):
+        measure_qps(model, [], seconds=0.1)
