@@ -85,5 +85,43 @@ def demo_data(
         console.print(f"[bold]{demo.name}[/] ({demo.task}, {demo.language}): {counts} → {demo.files['train'].parent}")
 
 
+@app.command()
+@user_errors
+def distill(
+    teacher: Annotated[Path, typer.Option("--teacher", help="The teacher: a model folder from `automl run` (or any model automl saved).")],
+    data: Annotated[Path, typer.Option("--data", help="Training file the teacher was trained for.")],
+    dev: Annotated[Path | None, typer.Option(help="Dev file; without it a seeded 10% of train.")] = None,
+    test: Annotated[Path | None, typer.Option(help="Test file; without it a seeded 10% of train.")] = None,
+    student: Annotated[str | None, typer.Option(help="layers:N (the teacher cut to N layers), a tier or model folder, or bow/cnn/gru/lstm; default: half the teacher's layers (model), bow (data).")] = None,
+    method: Annotated[str | None, typer.Option(help="model (DIST-2: soft labels, optional TD1) or data (DIST-4: augment, teacher labels); default: model for a transformer teacher, else data.")] = None,
+    unlabeled: Annotated[Path | None, typer.Option(help="Unlabeled text, one per line: labeled by the teacher and trained on.")] = None,
+    trials: Annotated[int, typer.Option(min=1, help="Optuna trials for the student, and as many for the baseline.")] = 4,
+    budget_minutes: Annotated[float | None, typer.Option(min=0.1, help="Time for both sweeps: 60% student, the rest baseline.")] = 30.0,
+    out: Annotated[Path, typer.Option(help="Output folder: student/, baseline/, augmented/, report, frontier.html.")] = Path("runs/distill"),
+    epochs: Annotated[int | None, typer.Option(min=1, help="Fix the epochs instead of searching them.")] = None,
+    batch_size: Annotated[int | None, typer.Option(min=1, help="Default: 32 for transformers, 64 for scratch nets.")] = None,
+    td1_epochs: Annotated[float, typer.Option(min=0.0, help="Epochs of stage TD1 (attention relations, MiniLMv2) before TD2; 0 skips it.")] = 0.0,
+    soft_labels: Annotated[bool, typer.Option(help="Data distillation: learn the teacher's soft labels too.")] = False,
+    copies: Annotated[int, typer.Option(min=0, help="Data distillation: augmented versions per training example.")] = 4,
+    unk_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Word -> UNK rate.")] = 0.1,
+    pos_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Word -> same-POS word rate (Chinese: jieba).")] = 0.1,
+    nsample_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Rate of cutting to a random span.")] = 0.25,
+    baseline: Annotated[bool, typer.Option(help="Also train the student architecture without distillation.")] = True,
+    seed: Annotated[int, typer.Option(help="Seed for splits, augmentation, sampling and training.")] = 13,
+    threads: Annotated[int | None, typer.Option(min=1, help="Threads for the QPS measurements; default the cores free at start.")] = None,
+) -> None:
+    """Distil a teacher into a fast student; report teacher, student and baseline side by side."""
+    from automl.distill.run import DistillOptions
+    from automl.distill.run import distill as run_distill
+
+    options = DistillOptions(teacher=teacher, data=data, dev=dev, test=test, student=student, method=method,
+                             unlabeled=unlabeled, trials=trials, budget_minutes=budget_minutes, out=out, seed=seed,
+                             epochs=epochs, batch_size=batch_size, td1_epochs=td1_epochs, soft_labels=soft_labels,
+                             augment={"copies": copies, "unk_rate": unk_rate, "pos_rate": pos_rate,
+                                      "nsample_rate": nsample_rate},
+                             baseline=baseline, threads=threads)
+    run_distill(options, console)
+
+
 if __name__ == "__main__":
     app()

@@ -145,7 +145,7 @@ def run(options: RunOptions, console: Console) -> dict[str, Any]:
     storage = options.storage or f"sqlite:///{(options.out / 'study.db').resolve()}"
     study_name = options.study or safe_name(f"{Path(options.data).stem}-{splits.task}")
     max_epochs = max(c.epochs for c in candidates.values())
-    study = open_study(storage, study_name, options.seed, max_resource=100 * max_epochs)
+    study = open_study(storage, study_name, options.seed, max_resource=100 * max_epochs, metric=metric)
     enqueue_defaults(study, candidates)
     deadline = None if options.budget_minutes is None else time.time() + 60 * options.budget_minutes
     with SweepProgress(console, total=options.trials, done=finished(study)) as progress:

@@ -27,6 +27,7 @@ def measure_qps(model: TaskModel, examples: Sequence[Example], batch_size: int =
                 check_size: int = 64) -> dict[str, Any]:
     """Measured queries/s at batch 1 and at `batch_size`, each for about `seconds` after a warm-up.
 
+    `threads`: a count, "auto" (the cores other processes leave free now) or None (torch's setting).
     `bf16`: "auto" tries bf16 weights where the hardware has bf16 matmuls, True tries them anywhere, False
     never; either way they are kept only if they predict exactly as fp32 on up to `check_size` examples
     (scores: within 1e-2). Returns qps_batch1, qps_batch, batch_size, latency_ms_p50/p95 (batch 1), threads,

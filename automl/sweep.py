@@ -20,6 +20,7 @@ import torch
 
 from advisor.dataset import Example
 from automl.batch_size import is_out_of_memory
+from automl.metrics import higher_is_better
 from automl.models import build_model, resolve_model
 from automl.models.base import LabelSpace
 from automl.train import DivergedError, TrialConfig, run_trial
@@ -102,11 +103,15 @@ def make_objective(ctx: SweepContext) -> Callable[[optuna.Trial], float]:
         trial.set_user_attr("train_samples_per_s", round(result.train_samples_per_s, 1))
         trial.set_user_attr("steps", result.steps)
         trial.set_user_attr("best_step", result.best_step)
-        if not ctx.best or score > ctx.best["score"]:
+        if not ctx.best or improves(score, ctx.best["score"], ctx.metric):
             keep_best(ctx, trial, model, score)
         return score
 
     return objective
+
+
+def improves(score: float, best: float, metric: str) -> bool:
+    return score > best if higher_is_better(metric) else score < best
 
 
 def keep_best(ctx: SweepContext, trial: optuna.Trial, model: Any, score: float) -> None:
@@ -128,12 +133,12 @@ def trials_so_far(storage: str, study_name: str) -> int:
         return 0
 
 
-def open_study(storage: str, study_name: str, seed: int, max_resource: int) -> optuna.Study:
+def open_study(storage: str, study_name: str, seed: int, max_resource: int, metric: str) -> optuna.Study:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         storage=storage,
         study_name=study_name,
-        direction="maximize",
+        direction="maximize" if higher_is_better(metric) else "minimize",
         load_if_exists=True,
         sampler=optuna.samplers.TPESampler(seed=seed + trials_so_far(storage, study_name)),
         # Optuna's own advice: Hyperband beats the median rule, and TPE + Hyperband is a strong pair.

@@ -1,7 +1,8 @@
 """One fine-tune trial: config, model and data in, a `TrialResult` out, progress through callbacks.
 
-`run_trial` is pure in the minGPT sense: no globals, nothing read from the environment, nothing written
-unless `config.checkpoint_dir` is set. The Optuna adapter passes `report`, which may raise
+`run_trial` is pure in the minGPT sense: no globals (torch's thread count and random state are set for the
+trial and given back), nothing written unless `config.checkpoint_dir` is set; the one outside fact it reads
+is how busy the CPU is, for `threads="auto"`. The Optuna adapter passes `report`, which may raise
 `optuna.TrialPruned`; that propagates unchanged, after the model got its best weights back and with no
 checkpoint left half-written.
 
@@ -64,7 +65,7 @@ class TrialConfig:
     time_budget_s: float | None = None  # stop cleanly before this, final eval included, keeping the best
     eval_batch_size: int | None = None  # None: 2 x batch_size (no gradients, twice the room)
     bucket_chunk_batches: int = 50  # sort by length within shuffled chunks of 50 batches
-    divergence_factor: float = 1e3  # a loss 1000x the first logged one has diverged, even if finite
+    divergence_factor: float = 1e3  # a loss 1000x the first step's has diverged, even if finite
     checkpoint_dir: Path | None = None  # write the best model here at save steps (atomically); None: never
 
 
@@ -225,6 +226,7 @@ def run_trial(config: TrialConfig, model: TaskModel, train: list[Example], dev: 
     optimizer = _optimizer(model, config)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, _warmup_linear(total_steps, config.warmup_ratio))
     lengths = [model.length(e) for e in train]
+    dev_lengths = [model.length(e) for e in dev]
 
     result = TrialResult(metric=metric, score=-math.inf if higher_is_better(metric) else math.inf, metrics={},
                          best_step=0, steps=0, epochs_done=0.0, train_samples_per_s=0.0, seconds=0.0,
@@ -250,7 +252,7 @@ def run_trial(config: TrialConfig, model: TaskModel, train: list[Example], dev: 
             result.bf16_check = _bf16_check(model, dev, config.eval_batch_size or 2 * config.batch_size)
             fp32, bf16 = result.bf16_check["fp32_loss"], result.bf16_check["bf16_loss"]
             use_bf16 = abs(bf16 - fp32) <= config.bf16_tolerance * max(abs(fp32), 0.1)
-        scores = _dev_metrics(model, dev, config.eval_batch_size or 2 * config.batch_size, use_bf16)
+        scores = _dev_metrics(model, dev, config.eval_batch_size or 2 * config.batch_size, use_bf16, dev_lengths)
         if metric not in scores:
             raise ValueError(f"metric {metric!r} is not computed for {task}; choose one of {sorted(scores)}.")
         score = scores[metric]
@@ -399,13 +401,16 @@ def _to(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch
     return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 
 
-def _inference(model: TaskModel, examples: Sequence[Example], batch_size: int, bf16: bool,
-               with_targets: bool) -> Iterator[tuple[list[int], dict[str, torch.Tensor], torch.Tensor, float | None]]:
+def _inference(model: TaskModel, examples: Sequence[Example], batch_size: int, bf16: bool, with_targets: bool,
+               lengths: Sequence[int] | None = None,
+               ) -> Iterator[tuple[list[int], dict[str, torch.Tensor], torch.Tensor, float | None]]:
     """(indices, batch, logits, loss) over `examples` sorted by length; eval mode, no gradients."""
     if not examples:
         return
     device = next(model.parameters()).device
-    order = sorted(range(len(examples)), key=lambda i: model.length(examples[i]))
+    if lengths is None:
+        lengths = [model.length(e) for e in examples]
+    order = sorted(range(len(examples)), key=lengths.__getitem__)
     was_training = model.training
     model.eval()
     try:
@@ -421,10 +426,11 @@ def _inference(model: TaskModel, examples: Sequence[Example], batch_size: int, b
         model.train(was_training)
 
 
-def _dev_metrics(model: TaskModel, dev: Sequence[Example], batch_size: int, bf16: bool) -> dict[str, float]:
+def _dev_metrics(model: TaskModel, dev: Sequence[Example], batch_size: int, bf16: bool,
+                 lengths: Sequence[int]) -> dict[str, float]:
     preds: list[Any] = [None] * len(dev)
     loss_sum = 0.0
-    for indices, batch, logits, loss in _inference(model, dev, batch_size, bf16, with_targets=True):
+    for indices, batch, logits, loss in _inference(model, dev, batch_size, bf16, True, lengths):
         for i, prediction in zip(indices, model.decode(logits, batch), strict=True):
             preds[i] = prediction
         loss_sum += (loss or 0.0) * len(indices)

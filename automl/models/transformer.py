@@ -105,8 +105,7 @@ class TransformerModel(TaskModel):
         if self.labels.task == "ABS-6":
             enc, _ = self._encode_words([list(example.tokens)])
             return int(enc["attention_mask"].sum())
-        else:
-            enc = self.tokenizer(example.text, example.text_b, truncation=True, max_length=self.max_length)
+        enc = self.tokenizer(example.text, example.text_b, truncation=True, max_length=self.max_length)
         return len(enc["input_ids"])
 
     def collate(self, examples: list[Example], with_targets: bool = True) -> dict[str, torch.Tensor]:

@@ -191,7 +191,8 @@ def test_unknown_or_unreadable_task(bad: str) -> None:
         ("vector_length.tsv", "line 2: the label vector has 2 values, expected 3"),
         ("missing_feature.csv", "line 3: feature 'age' is empty"),
         ("broken_quote.csv", "line 3: broken CSV"),
-        ("empty_label.tsv", "line 2: the label (column 2) is empty"),
+        ("empty_label.tsv", "line 2: 1 column, expected 2"),
+        ("empty_label.jsonl", "line 2: the label ('label') is empty"),
         ("squad_no_context.json", "data[0].paragraphs[0] has no 'context'"),
     ],
 )
@@ -216,3 +217,17 @@ def test_bom_and_crlf(tmp_path: Path) -> None:
     ds = read_dataset(p)
     assert ds.header == ["text", "label"]
     assert Counter(e.label for e in ds.examples) == {"pos": 1, "neg": 1}
+
+
+def test_trailing_separators_and_empty_texts(tmp_path: Path) -> None:
+    p = tmp_path / "export.tsv"
+    p.write_text("文本\t标签\t\n好\tpos\t\n\tneg\n差\tneg\t\n", encoding="utf-8")
+    ds = read_dataset(p)
+    assert ds.header == ["文本", "标签"] and [e.text for e in ds.examples] == ["好", "差"]
+    assert "skipped 1 rows with an empty text (lines 3)" in ds.notes
+
+
+def test_text_starting_with_a_bracket_is_not_json(tmp_path: Path) -> None:
+    p = tmp_path / "brackets.txt"
+    p.write_text("[广告] 新品上市\t1\n{活动} 满减\t0\n", encoding="utf-8")
+    assert [e.text for e in read_dataset(p).examples] == ["[广告] 新品上市", "{活动} 满减"]

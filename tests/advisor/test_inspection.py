@@ -99,6 +99,8 @@ def test_multilabel_pairs_and_generation(tmp_path: Path) -> None:
     assert gen.conflicting_texts is None and gen.target_lengths is not None
     assert any("disagree on the task" in w for w in insp.warnings)
     assert len(insp.overlaps) == 3
+    again = inspect_files([str(DATA / "formats/match.tsv")] * 2)
+    assert again.overlaps[0].shared_texts == 3 and any("more than once" in w for w in again.warnings)
 
 
 def test_conflicting_multilabel_rows(tmp_path: Path) -> None:
@@ -143,10 +145,21 @@ def test_render_shows_findings_and_escapes_markup(snow: Inspection, tmp_path: Pa
     assert str(SNOW) in out and "ABS-1 single-text classification" in out
     assert "max_length" in out and "208" in out
     assert "14 duplicate rows" in out and "3 texts appear with different labels" in out
-    assert "shared texts" in out and "share 4 texts" in out
+    assert "% of smaller" in out and "share 4 texts" in out
 
     p = tmp_path / "markup.tsv"
     p.write_text("[bold]x[/bold]\tpos\n[bold]x[/bold]\tneg\n", encoding="utf-8")
     console = Console(record=True, width=300, color_system=None)
     render_inspection(inspect_files([str(p)]), console)
     assert "[bold]x[/bold]" in console.export_text()
+
+
+def test_scores_squad_and_skipped_rows(tmp_path: Path) -> None:
+    sts, squad = inspect_files([str(DATA / "formats/sts_scores.tsv"), str(DATA / "formats/squad.json")]).files
+    assert sts.task == "ABS-5" and sts.examples_per_label == {} and sts.rare_labels == {}
+    assert squad.length_of == "context + question" and squad.conflicting_texts is None
+    assert squad.duplicate_examples == [] and squad.lengths.min == len("北京是中国的首都。中国的首都是哪里")
+    p = tmp_path / "holes.tsv"
+    p.write_text("好\tpos\n\tneg\n差\tneg\n", encoding="utf-8")
+    r = inspect_files([str(p)]).files[0]
+    assert r.rows == 2 and any(w.startswith("skipped 1 rows") for w in r.warnings)

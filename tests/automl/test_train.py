@@ -229,6 +229,7 @@ def test_minilm_learns_twitter_ner() -> None:
     model = build_model(resolve_model("minilm-l6"), labels, train, 64, "en")
     config = TrialConfig(learning_rate=1e-4, epochs=3, batch_size=16, eval_steps=125, patience=None)
     result = run_trial(config, model, train, dev)
-    # predicting "O" everywhere scores 0.0; a few hundred steps of MiniLM reach well above it
+    # predicting "O" everywhere scores 0.0; measured: 0.26 / 0.41 / 0.42 at steps 125 / 250 / 375
+    # (5 min on one free core)
     assert result.steps == 375
-    assert result.metrics["entity_f1"] > 0.25, result.metrics
+    assert result.metrics["entity_f1"] > 0.3, result.metrics

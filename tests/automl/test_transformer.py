@@ -89,6 +89,7 @@ def test_tags_align_to_words(tiny: ModelSpec) -> None:
     tokenizer = model.tokenizer
     assert tokenizer.convert_tokens_to_ids("爱") == tokenizer.unk_token_id  # MiniLM lacks this character
     assert len(tokenizer.tokenize("Washingtonville")) > 1  # one word, several pieces
+    assert model.unk_ratio(TAGS[:1]) == pytest.approx(0.25)  # 1 of 4 characters
     batch = model.collate(TAGS)
     labels = batch["labels"]
     # one target per word, on its first piece; [CLS], [SEP], later pieces and padding are ignored

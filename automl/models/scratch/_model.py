@@ -82,7 +82,7 @@ class ScratchModel(TaskModel):
             dim = hp["embedding_dim"]
         else:
             self.features = Features(
-                len(self.vocab), n_bigrams, hp["embedding_dim"], hp["bigram_dim"], hp["window"]
+                len(self.vocab), n_bigrams, hp["embedding_dim"], hp["bigram_dim"], hp["window"], hp["dropout"]
             )
             if self.family == "cnn":
                 self.encoder: nn.Module = ConvPoolEncoder(
@@ -114,7 +114,7 @@ class ScratchModel(TaskModel):
         if not names:
             raise ValueError("An ABS-6 tagger needs its tag names (LabelSpace.names), but got none.")
         self.features = Features(
-            len(self.vocab), n_bigrams, hp["embedding_dim"], hp["bigram_dim"], hp["window"]
+            len(self.vocab), n_bigrams, hp["embedding_dim"], hp["bigram_dim"], hp["window"], hp["dropout"]
         )
         if self.family == "bow":
             # A window of embeddings into one hidden layer: the neural form of a window-feature CRF.
@@ -248,9 +248,7 @@ class ScratchModel(TaskModel):
         ids, lengths = batch["input_ids" + suffix], batch["lengths" + suffix]
         if self.family == "bow":
             return self.drop(self.bag(ids))
-        x = self.drop(
-            self.features(ids, batch.get("bigram_left" + suffix), batch.get("bigram_right" + suffix))
-        )
+        x = self.features(ids, batch.get("bigram_left" + suffix), batch.get("bigram_right" + suffix))
         if self.family == "cnn":
             return self.encoder(x, lengths)
         mask = torch.arange(ids.size(1))[None, :] < lengths[:, None]
@@ -265,7 +263,7 @@ class ScratchModel(TaskModel):
             rep = torch.cat([rep, v, (rep - v).abs(), rep * v], dim=1)
         if "features" in batch:
             rep = torch.cat([rep, batch["features"]], dim=1)
-        logits = self.head(rep)
+        logits = self.head(rep).float()  # losses and decoding in fp32 under bf16 autocast
         y = batch.get("labels")
         loss = None
         if self.labels.regression:
@@ -283,7 +281,7 @@ class ScratchModel(TaskModel):
     def _forward_tags(self, batch: dict[str, torch.Tensor]) -> Output:
         ids, lengths = batch["input_ids"], batch["lengths"]
         mask = torch.arange(ids.size(1))[None, :] < lengths[:, None]
-        x = self.drop(self.features(ids, batch.get("bigram_left"), batch.get("bigram_right")))
+        x = self.features(ids, batch.get("bigram_left"), batch.get("bigram_right"))
         if self.family == "bow":
             h = self.encoder(x)
         elif self.family == "cnn":

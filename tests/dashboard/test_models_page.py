@@ -1,0 +1,82 @@
+"""The Models page from report.json files: a real run's report, a distillation report, a broken one;
+and the frontier it draws."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import reports
+
+DISTILL = {  # what `automl distill` will write: teacher, student and baseline, each with test and qps
+    "task": "ABS-1", "metric": "accuracy",
+    "teacher": {"name": "ernie-3.0-base-zh", "test": {"accuracy": 0.93}, "qps": {"batch_1": 40.0, "batch_32": 300.0},
+                "size_mb": 400.0},
+    "student": {"name": "ernie-3.0-nano-zh", "test": {"accuracy": 0.90}, "qps": {"batch_1": 900.0, "batch_32": 5000.0},
+                "size_mb": 70.0},
+    "baseline": {"name": "ernie-3.0-nano-zh (no teacher)", "test": {"accuracy": 0.86},
+                 "qps": {"batch_1": 900.0, "batch_32": 5000.0}},
+}
+
+
+@pytest.fixture
+def runs(real_run: Path, output_root: Path) -> Path:
+    """The real run's report beside a distillation report and a broken one, in this test's output folder."""
+    shutil.copytree(real_run / "reviews", output_root / "reviews", ignore=shutil.ignore_patterns("models", "*.db"))
+    (output_root / "distill").mkdir()
+    (output_root / "distill" / "report.json").write_text(json.dumps(DISTILL), encoding="utf-8")
+    (output_root / "broken").mkdir()
+    (output_root / "broken" / "report.json").write_text("{", encoding="utf-8")
+    return output_root
+
+
+def test_models_table_frontier_and_target(page_app: Callable[[str], AppTest], runs: Path) -> None:
+    at = page_app("models").run()
+    assert not at.exception and not at.error
+    assert "broken JSON" in at.warning[0].value  # a bad report is a message; the others still show
+    real = json.loads((runs / "reviews" / "report.json").read_text())
+    table = at.dataframe[0].value
+    assert list(table["role"]) == ["teacher", "student", "baseline", "best", "baseline"]
+    best = table[table["role"] == "best"].iloc[0]
+    assert best["model"] == real["model"]["name"] and best["accuracy"] == real["test"]["accuracy"]
+    assert best["QPS batch 1"] == real["qps"]["batch_1"] and best["QPS batch 32"] == real["qps"]["batch_32"]
+    assert best["size MB"] == real["model"]["size_mb"]
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    traces = {t["name"]: t for t in figure["data"]}
+    assert traces["teacher"]["marker"]["symbol"] == "star" and traces["student"]["marker"]["symbol"] == "diamond"
+    assert "frontier" in traces
+    target = [s for s in figure["layout"]["shapes"] if s["type"] == "line"][0]
+    assert target["x0"] == 10.0  # the schema's default qps until the Advisor has answers
+    at.number_input(key="models.target").set_value(500.0).run()
+    assert "ernie-3.0-nano-zh" in at.success[0].value or real["model"]["name"] in at.success[0].value
+    at.number_input(key="models.target").set_value(1e9).run()
+    assert "No model reaches" in at.warning[-1].value
+    assert any("# automl run" in m.value for m in at.markdown)  # the run's own report.md
+
+
+def test_no_reports_says_so(page_app: Callable[[str], AppTest]) -> None:
+    at = page_app("models").run()
+    assert not at.exception and "No report.json" in at.info[0].value
+
+
+def test_pareto_front() -> None:
+    points = [(10.0, 0.9), (100.0, 0.8), (50.0, 0.7), (100.0, 0.6), (1000.0, 0.5), (5.0, 0.85)]
+    assert reports.pareto_front(points) == [0, 1, 4]
+    assert reports.pareto_front([]) == []
+
+
+def test_report_entries(tmp_path: Path) -> None:
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(DISTILL), encoding="utf-8")
+    found = reports.entries(path)
+    assert [(m.role, m.name, m.qps(1), m.qps(32)) for m in found] == [
+        ("teacher", "ernie-3.0-base-zh", 40.0, 300.0), ("student", "ernie-3.0-nano-zh", 900.0, 5000.0),
+        ("baseline", "ernie-3.0-nano-zh (no teacher)", 900.0, 5000.0)]
+    path.write_text(json.dumps({"task": "ABS-1"}), encoding="utf-8")
+    with pytest.raises(Exception, match="not a report"):
+        reports.entries(path)
