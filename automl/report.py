@@ -28,7 +28,7 @@ def trial_rows(study: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def finish_report(study: Any, splits: Any, options: Any, labels: Any, metric: str, max_length: int,
+def finish_report(study: Any, splits: Any, options: Any, labels: Any, metric: str, max_lengths: dict[str, int],
                   probe_logs: dict[str, Any], notes: list[str], storage: str, ran: int, started: float,
                   device: str, console: Console) -> dict[str, Any]:
     from automl.baseline import tfidf_baseline
@@ -59,7 +59,7 @@ def finish_report(study: Any, splits: Any, options: Any, labels: Any, metric: st
         "baseline": baseline,
         "trials": trial_rows(study),
         "data": {"files": splits.files, "train": len(splits.train), "dev": len(splits.dev), "test": len(splits.test),
-                 "language": splits.language, "labels": labels.names, "max_length": max_length},
+                 "language": splits.language, "labels": labels.names, "max_length": max_lengths[best.params["model"]]},
         "notes": notes,
         "study": {"storage": storage, "name": study.study_name, "trials_this_run": ran},
         "seconds": round(time.time() - started, 1),

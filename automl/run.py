@@ -89,11 +89,18 @@ def search_range(name: str) -> dict[str, Any]:
     return dict(spaces["transformer" if tier.pretrained else "scratch"][tier.size])
 
 
-def suggested_max_length(splits: Splits, cap: int = 512) -> int:
-    """The 95th percentile of input length in characters, rounded up to a multiple of 16."""
-    lengths = sorted(len(e.text or "") + len(e.text_b or "") if not e.tokens else len(e.tokens) for e in splits.train)
+def p95_length(model: Any, examples: list[Any], cap: int = 512) -> int:
+    """The 95th percentile input length in the model's own units (sub-word tokens for a transformer,
+    characters or words for a from-scratch net), rounded up to a multiple of 16."""
+    lengths = sorted(model.length(e) for e in examples)
     p95 = lengths[min(len(lengths) - 1, int(0.95 * len(lengths)))] if lengths else 128
     return min(cap, 16 * max(1, math.ceil(p95 / 16)))
+
+
+def batch_ceiling(space: dict[str, Any], n_train: int) -> int:
+    """The largest batch worth searching: the family's ceiling (TIME-8: pretrained smaller, from-scratch
+    larger) and at least ~20 optimizer steps per epoch, whatever fits in memory."""
+    return max(8, min(int(space["batch_high"]), n_train // 20))
 
 
 def safe_name(text: str) -> str:
@@ -121,24 +128,29 @@ def run(options: RunOptions, console: Console) -> dict[str, Any]:
     specs = {name: resolve_model(name) for name in names}  # unknown names fail here, before any work
     labels = label_space(splits.task, splits.train, splits.dev, splits.test)
     metric = options.metric or answers.metric or default_metric(splits.task)
-    max_length = options.max_length or suggested_max_length(splits)
     console.print(f"[bold]{splits.task}[/] on {len(splits.train):,} train / {len(splits.dev):,} dev / "
                   f"{len(splits.test):,} test rows ({splits.language}); models: {', '.join(names)}; "
-                  f"metric {metric}; max_length {max_length}; device {dev_name}")
+                  f"metric {metric}; device {dev_name}")
     for note in notes:
         console.print(f"[dim]note: {note}[/]")
 
     candidates: dict[str, Candidate] = {}
     probe_logs: dict[str, Any] = {}
+    max_lengths: dict[str, int] = {}
     for name, spec in specs.items():
         space = search_range(name)
+        sample = splits.train[:2000]
+        max_length = options.max_length or p95_length(build_model(spec, labels, sample, 512, splits.language), sample)
+        max_lengths[name] = max_length
         model = build_model(spec, labels, splits.train, max_length, splits.language)
-        search = tune_batch_size(model, splits.train, model_name=name, device=dev_name, budget_share=options.memory_fraction)
+        ceiling = batch_ceiling(space, len(splits.train))
+        search = tune_batch_size(model, splits.train, model_name=name, device=dev_name, budget_share=options.memory_fraction,
+                                 cap=ceiling)
         probe_logs[name] = search.to_dict()
-        console.print(f"  {name}: largest batch that fits {search.best} ({search.num_probes} probes"
+        console.print(f"  {name}: max_length {max_length}, largest batch that fits (searched up to {ceiling}) {search.best} ({search.num_probes} probes"
                       f"{', cached' if search.cached else ''}: {', '.join(str(p.size) + ('✓' if p.fits else '✗') for p in search.probes)})")
         candidates[name] = Candidate(name=name, lr_range=(space["lr_low"], space["lr_high"]), lr_default=space["lr_default"],
-                                     batch_start=int(space["batch_start"]), max_batch=max(1, search.best),
+                                     batch_start=int(space["batch_start"]), max_batch=max(1, min(search.best, ceiling)),
                                      epochs=options.epochs or int(space["epochs"]))
         del model
 
@@ -150,12 +162,12 @@ def run(options: RunOptions, console: Console) -> dict[str, Any]:
     deadline = None if options.budget_minutes is None else time.time() + 60 * options.budget_minutes
     with SweepProgress(console, total=options.trials, done=finished(study)) as progress:
         ctx = SweepContext(task=splits.task, labels=labels, train=splits.train, dev=splits.dev, language=splits.language,
-                           max_length=max_length, metric=metric, candidates=candidates, models_dir=options.out / "models",
+                           max_lengths=max_lengths, metric=metric, candidates=candidates, models_dir=options.out / "models",
                            seed=options.seed, deadline=deadline, device=dev_name, on_step=progress.step)
         ran = run_study(study, ctx, options.trials, None if deadline is None else deadline - time.time(),
                         callbacks=[progress.trial_done])
     if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials):
         raise UserError(f"no trial completed in study {study_name!r} ({len(study.trials)} tried; reasons in `automl report {options.out}`).",
                         "Give a larger --budget-minutes, fewer --models, or check the data.")
-    return finish_report(study, splits, options, labels, metric, max_length, probe_logs, notes, storage,
+    return finish_report(study, splits, options, labels, metric, max_lengths, probe_logs, notes, storage,
                          ran=ran, started=started, device=dev_name, console=console)

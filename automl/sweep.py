@@ -47,7 +47,7 @@ class SweepContext:
     train: list[Example]
     dev: list[Example]
     language: str
-    max_length: int
+    max_lengths: dict[str, int]  # per model, in its own units
     metric: str
     candidates: dict[str, Candidate]
     models_dir: Path
@@ -75,7 +75,7 @@ def make_objective(ctx: SweepContext) -> Callable[[optuna.Trial], float]:
         config = TrialConfig(learning_rate=lr, batch_size=batch, epochs=cand.epochs, seed=ctx.seed,
                              metric=ctx.metric, time_budget_s=remaining, device=ctx.device)
         torch.manual_seed(ctx.seed + trial.number)  # weights start from a seed the trial number fixes
-        model = build_model(resolve_model(name), ctx.labels, ctx.train, ctx.max_length, ctx.language)
+        model = build_model(resolve_model(name), ctx.labels, ctx.train, ctx.max_lengths[name], ctx.language)
 
         def report(score: float, step: int) -> None:
             trial.report(score, progress_resource(step, batch, len(ctx.train)))
