@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
+from typer.testing import CliRunner
 
 from advisor.answers import load_answers, parse_answers, read_answers
+from advisor.cli import app as advisor_cli
 from advisor.plans import recommend
 from advisor.questions import explanation
 from dashboard import answer_files, state
@@ -69,6 +72,12 @@ def test_a_bad_answer_is_explained_like_the_terminal_does(page_app: Callable[[st
     assert not at.subheader
 
 
+def test_an_answer_the_plan_rejects_is_its_message(page_app: Callable[[str], AppTest]) -> None:
+    at = fill(page_app("advisor").run(), input="one_text", output="one_class", gpu_model="X100")
+    assert not at.exception
+    assert "not in the price table. Did you mean 'V100'?" in at.error[0].value
+
+
 def test_questions_that_do_not_apply_are_not_asked(page_app: Callable[[str], AppTest]) -> None:
     at = fill(page_app("advisor").run(), input="two_texts", output="similarity", train_hardware="cpu")
     keys = {w.key for w in [*at.selectbox, *at.text_input]}
@@ -84,9 +93,12 @@ def test_download_is_a_file_the_cli_accepts(page_app: Callable[[str], AppTest], 
         assert at.get_by_key("advisor.download").proto.label == f"Download answers{suffix}"
         path = tmp_path / f"answers{suffix}"  # the button's bytes: answers_bytes of the page's answers
         path.write_bytes(answer_files.answers_bytes(at.session_state[state.ANSWERS], suffix))
-        answers = read_answers(path)  # what `advisor recommend --answers` reads
+        answers = read_answers(path)
         assert answers.output == "tag_per_token" and answers.num_labels == 3 and answers.gpu_model == "T4"
         assert answers.metric == "entity_f1" and answers.language == "zh"
+        cli = CliRunner().invoke(advisor_cli, ["recommend", "--answers", str(path), "--json"])
+        assert cli.exit_code == 0, cli.output  # the CLI takes the file and plans exactly what the page shows
+        assert json.loads(cli.output) == json.loads(recommend(at.session_state[state.ANSWERS]).model_dump_json())
 
 
 def test_upload_fills_the_form(page_app: Callable[[str], AppTest], output_root: Path) -> None:

@@ -53,9 +53,9 @@ def test_models_table_frontier_and_target(page_app: Callable[[str], AppTest], ru
     target = [s for s in figure["layout"]["shapes"] if s["type"] == "line"][0]
     assert target["x0"] == 10.0  # the schema's default qps until the Advisor has answers
     at.number_input(key="models.target").set_value(500.0).run()
-    assert "ernie-3.0-nano-zh" in at.success[0].value or real["model"]["name"] in at.success[0].value
+    assert "**ernie-3.0-nano-zh** (student, distill)" in at.success[0].value  # the best of those fast enough
     at.number_input(key="models.target").set_value(1e9).run()
-    assert "No model reaches" in at.warning[-1].value
+    assert any("No model reaches" in w.value for w in at.warning)
     assert any("# automl run" in m.value for m in at.markdown)  # the run's own report.md
 
 
