@@ -8,6 +8,7 @@ the same storage and study name load the finished trials, and `--trials N` count
 
 from __future__ import annotations
 
+import math
 import shutil
 import time
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from automl.batch_size import is_out_of_memory
 from automl.metrics import higher_is_better
 from automl.models import build_model, resolve_model
 from automl.models.base import LabelSpace
-from automl.train import DivergedError, TrialConfig, run_trial
+from automl.train import DivergedError, TrialConfig, run_trial, step_plan
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
 
@@ -64,6 +65,13 @@ def progress_resource(step: int, batch_size: int, n_train: int) -> int:
     return max(1, round(100 * step * batch_size / max(n_train, 1)))
 
 
+def patience_evals(n_train: int, batch_size: int, epochs: int) -> int:
+    """Early stopping waits about 1.5 epochs without a better dev score (at least 3 evals): from-scratch
+    nets and CRF taggers still climb slowly late in training, and the pruner already cuts hopeless trials."""
+    _, eval_steps, _ = step_plan(n_train, batch_size, epochs)
+    return max(3, math.ceil(1.5 * math.ceil(n_train / batch_size) / eval_steps))
+
+
 def make_objective(ctx: SweepContext) -> Callable[[optuna.Trial], float]:
     def objective(trial: optuna.Trial) -> float:
         name = trial.suggest_categorical("model", sorted(ctx.candidates))
@@ -73,7 +81,8 @@ def make_objective(ctx: SweepContext) -> Callable[[optuna.Trial], float]:
         batch = trial.suggest_int("batch_size", low, cand.max_batch, log=True)
         remaining = None if ctx.deadline is None else max(1.0, ctx.deadline - time.time())
         config = TrialConfig(learning_rate=lr, batch_size=batch, epochs=cand.epochs, seed=ctx.seed,
-                             metric=ctx.metric, time_budget_s=remaining, device=ctx.device)
+                             metric=ctx.metric, time_budget_s=remaining, device=ctx.device,
+                             patience=patience_evals(len(ctx.train), batch, cand.epochs))
         torch.manual_seed(ctx.seed + trial.number)  # weights start from a seed the trial number fixes
         model = build_model(resolve_model(name), ctx.labels, ctx.train, ctx.max_lengths[name], ctx.language)
 
