@@ -34,6 +34,7 @@ def run(
     memory_fraction: Annotated[float, typer.Option(min=0.05, max=0.95, help="CPU: share of available RAM a batch may use.")] = 0.5,
     metric: Annotated[str | None, typer.Option(help="Metric to optimise; default from answers or the task.")] = None,
     epochs: Annotated[int | None, typer.Option(min=1, help="Epochs per trial; default per model family.")] = None,
+    max_batch: Annotated[int | None, typer.Option(min=1, help="Largest batch size to probe and search; default per model family.")] = None,
 ) -> None:
     """Sweep models, learning rate and batch size on your data; save the best model and a report."""
     from automl.run import RunOptions
@@ -42,7 +43,8 @@ def run(
     options = RunOptions(data=data, dev=dev, test=test, task=None if task == "auto" else task.upper(),
                          models=[m.strip() for m in models.split(",") if m.strip()] if models else None,
                          trials=trials, budget_minutes=budget_minutes, storage=storage, study=study, out=out,
-                         answers=answers, seed=seed, memory_fraction=memory_fraction, metric=metric, epochs=epochs)
+                         answers=answers, seed=seed, memory_fraction=memory_fraction, metric=metric, epochs=epochs,
+                         max_batch=max_batch)
     run_sweep(options, console)
 
 
@@ -100,9 +102,11 @@ def distill(
     out: Annotated[Path, typer.Option(help="Output folder: student/, baseline/, augmented/, report, frontier.html.")] = Path("runs/distill"),
     epochs: Annotated[int | None, typer.Option(min=1, help="Fix the epochs instead of searching them.")] = None,
     batch_size: Annotated[int | None, typer.Option(min=1, help="Default: 32 for transformers, 64 for scratch nets.")] = None,
+    patience: Annotated[int | None, typer.Option(min=1, help="Evals (4 an epoch) without a better dev score before a trial stops; default [distill] patience.")] = None,
     td1_epochs: Annotated[float, typer.Option(min=0.0, help="Epochs of stage TD1 (attention relations, MiniLMv2) before TD2; 0 skips it.")] = 0.0,
     soft_labels: Annotated[bool, typer.Option(help="Data distillation: learn the teacher's soft labels too.")] = False,
-    copies: Annotated[int, typer.Option(min=0, help="Data distillation: augmented versions per training example.")] = 4,
+    augment: Annotated[bool, typer.Option(help="Model distillation: also train on augmented text the teacher labels (data distillation always does).")] = False,
+    copies: Annotated[int, typer.Option(min=0, help="Augmented versions per training example.")] = 4,
     unk_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Word -> UNK rate.")] = 0.1,
     pos_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Word -> same-POS word rate (Chinese: jieba).")] = 0.1,
     nsample_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Rate of cutting to a random span.")] = 0.25,
@@ -117,6 +121,7 @@ def distill(
     options = DistillOptions(teacher=teacher, data=data, dev=dev, test=test, student=student, method=method,
                              unlabeled=unlabeled, trials=trials, budget_minutes=budget_minutes, out=out, seed=seed,
                              epochs=epochs, batch_size=batch_size, td1_epochs=td1_epochs, soft_labels=soft_labels,
+                             patience=patience, model_augment=augment,
                              augment={"copies": copies, "unk_rate": unk_rate, "pos_rate": pos_rate,
                                       "nsample_rate": nsample_rate},
                              baseline=baseline, threads=threads)

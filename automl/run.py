@@ -46,6 +46,7 @@ class RunOptions:
     metric: str | None = None
     max_length: int | None = None
     epochs: int | None = None
+    max_batch: int | None = None
 
 
 def device() -> str:
@@ -143,7 +144,7 @@ def run(options: RunOptions, console: Console) -> dict[str, Any]:
         max_length = options.max_length or p95_length(build_model(spec, labels, sample, 512, splits.language), sample)
         max_lengths[name] = max_length
         model = build_model(spec, labels, splits.train, max_length, splits.language)
-        ceiling = batch_ceiling(space, len(splits.train))
+        ceiling = min(batch_ceiling(space, len(splits.train)), options.max_batch or 2**20)
         search = tune_batch_size(model, splits.train, model_name=name, device=dev_name, budget_share=options.memory_fraction,
                                  cap=ceiling)
         probe_logs[name] = search.to_dict()

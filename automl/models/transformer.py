@@ -53,6 +53,8 @@ class TransformerModel(TaskModel):
         self.language = language
         self.source = source
         self._tag_index = {name: i for i, name in enumerate(labels.names)}
+        self._inference_attention = getattr(network.config, "_attn_implementation", None)
+        self.train(self.training)
         if not getattr(tokenizer, "is_fast", False):
             raise UserError(f"the tokenizer of {source or 'this model'} is not a fast (Rust) tokenizer",
                             fix="use a model folder with a tokenizer.json")
@@ -101,6 +103,24 @@ class TransformerModel(TaskModel):
     def device(self) -> torch.device:
         return next(self.network.parameters()).device
 
+    def train(self, mode: bool = True) -> TransformerModel:
+        """Training on a CPU uses the eager attention, inference keeps the model's own (SDPA).
+
+        With dropout on, torch's CPU SDPA takes its math path, which turns the boolean padding mask into
+        an additive one and checks for fully masked rows in every layer; the eager attention gets the
+        additive mask once. Measured here on MiniLM-L6, batch 32, bf16: 8 to 17% less CPU time a training
+        step (same losses to 1e-2 over 7 steps, the dropout draws being the only difference). Without
+        dropout (eval) SDPA is the faster one, so eval() gives it back.
+        """
+        super().train(mode)
+        config = getattr(getattr(self, "network", None), "config", None)
+        original = getattr(self, "_inference_attention", None)
+        if config is None or original != "sdpa":
+            return self
+        on_cpu = next(self.network.parameters()).device.type == "cpu"
+        config._attn_implementation = "eager" if mode and on_cpu else "sdpa"
+        return self
+
     def length(self, example: Example) -> int:
         if self.labels.task == "ABS-6":
             enc, _ = self._encode_words([list(example.tokens)])
@@ -122,7 +142,8 @@ class TransformerModel(TaskModel):
 
     def forward(self, **batch: torch.Tensor) -> Output:  # type: ignore[override]
         inputs = {k: batch[k] for k in _INPUT_KEYS if k in batch}
-        logits = self.network(**inputs).logits
+        with self._top_layer_on_first_token():
+            logits = self.network(**inputs).logits
         if self.labels.regression:
             logits = logits.squeeze(-1)
         targets = batch.get("labels")
@@ -184,6 +205,23 @@ class TransformerModel(TaskModel):
                    source=meta.get("source", ""))
 
     # -- helpers -----------------------------------------------------------------------------------------
+
+    def _top_layer_on_first_token(self) -> contextlib.AbstractContextManager[Any]:
+        """For sequence tasks, run the top encoder layer for the first token only (see `_first_token_layer`).
+
+        The head of a BERT-shaped sequence classifier reads the top layer's output at the first token
+        ([CLS]) and nothing else, so the top layer's query, attention output and feed-forward at every other
+        position are wasted: 10 of its 12 H^2 matmul units per token, 1/7 of MiniLM-L6's encoder matmuls,
+        forward and backward. Same logits (the test checks to 1e-5). Skipped for token tasks, for models
+        whose head or layer is shaped otherwise, and while hooks watch the top layer (distillation's TD1
+        captures its query, key and value at every token).
+        """
+        if self.labels.task == "ABS-6":
+            return contextlib.nullcontext()
+        layer = _first_token_layer(self.network)
+        if layer is None:
+            return contextlib.nullcontext()
+        return _patched_forward(layer, _first_token_forward)
 
     def unk_ratio(self, examples: list[Example]) -> float:
         """Share of word pieces that are the unknown token: high means the vocabulary does not fit the
@@ -274,6 +312,73 @@ class TransformerModel(TaskModel):
         if self.labels.regression:
             return F.mse_loss(logits, targets.float())
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100)
+
+
+# Sequence classifiers whose head reads only the top layer's first token (BERT's pooler, RoBERTa's and
+# ELECTRA's classification heads: features[:, 0]).
+_FIRST_TOKEN_HEADS = frozenset({"bert", "roberta", "xlm-roberta", "camembert", "ernie", "electra"})
+
+
+def _first_token_layer(network: Any) -> Any:
+    """The top encoder layer when it may run for the first token only, else None."""
+    config = network.config
+    if config.model_type not in _FIRST_TOKEN_HEADS or config.is_decoder or config.add_cross_attention:
+        return None
+    if getattr(config, "_attn_implementation", "eager") not in ("eager", "sdpa"):
+        return None
+    layers = getattr(getattr(getattr(network, "base_model", None), "encoder", None), "layer", None)
+    if not layers:
+        return None
+    layer = layers[-1]
+    attention = getattr(getattr(layer, "attention", None), "self", None)
+    needed = ("query", "key", "value", "num_attention_heads", "attention_head_size", "scaling", "dropout")
+    if attention is None or any(not hasattr(attention, name) for name in needed):
+        return None
+    if not hasattr(layer.attention, "output") or not hasattr(layer, "feed_forward_chunk"):
+        return None
+    if any(m._forward_hooks or m._forward_pre_hooks for m in layer.modules()):
+        return None
+    return layer
+
+
+def _first_token_forward(layer: Any, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None,
+                         *args: Any, **kwargs: Any) -> torch.Tensor:
+    """A BERT layer's forward whose output is the first position only, shape (batch, 1, hidden).
+
+    Keys and values still come from every token; the query, the attention output, the residual, the layer
+    norms and the feed-forward run for position 0 alone.
+    """
+    attention = layer.attention.self
+    batch, length, _ = hidden_states.shape
+    heads, size = attention.num_attention_heads, attention.attention_head_size
+    first = hidden_states[:, :1]
+    query = attention.query(first).view(batch, 1, heads, size).transpose(1, 2)
+    key = attention.key(hidden_states).view(batch, length, heads, size).transpose(1, 2)
+    value = attention.value(hidden_states).view(batch, length, heads, size).transpose(1, 2)
+    mask = attention_mask
+    if mask is not None:
+        if mask.dim() == 4 and mask.shape[-2] > 1:
+            mask = mask[:, :, :1, :]  # the first query's row
+        if mask.dtype != torch.bool:
+            mask = mask.to(query.dtype)  # an additive mask (eager) in the query's dtype under autocast
+    dropout = attention.dropout.p if attention.training else 0.0
+    context = F.scaled_dot_product_attention(query, key, value, attn_mask=mask, dropout_p=dropout,
+                                             scale=attention.scaling)
+    context = context.transpose(1, 2).reshape(batch, 1, heads * size)
+    return layer.feed_forward_chunk(layer.attention.output(context, first))
+
+
+@contextlib.contextmanager
+def _patched_forward(module: Any, forward: Any) -> Iterator[None]:
+    """`module.forward` replaced by `forward(module, ...)` for the duration (an instance attribute, so the
+    class and every other instance are untouched; a deepcopy taken meanwhile would carry it, hence brief)."""
+    import types
+
+    module.forward = types.MethodType(forward, module)
+    try:
+        yield
+    finally:
+        module.__dict__.pop("forward", None)  # another thread may have restored it first: same output either way
 
 
 def _head_shape(labels: LabelSpace) -> tuple[int, str | None]:

@@ -15,7 +15,15 @@ from advisor.dataset import Example
 from automl.models.base import LabelSpace, Output, TaskModel
 from automl.models.scratch._crf import CRF, PENALTY, allowed_transitions, repair_bio, viterbi
 from automl.models.scratch._hparams import PAIR_TASKS, TAGGER_MIN_LIMIT, check_family_task
-from automl.models.scratch._nets import ConvPoolEncoder, ConvTagEncoder, Features, RNNEncoder, head, pool
+from automl.models.scratch._nets import (
+    ConvPoolEncoder,
+    ConvTagEncoder,
+    Dropout,
+    Features,
+    RNNEncoder,
+    head,
+    pool,
+)
 from automl.models.scratch._optim import LazyAdam
 from automl.models.scratch._vocab import Tokenizer, Vocab, bigrams
 
@@ -65,7 +73,7 @@ class ScratchModel(TaskModel):
         self.pair = labels.task in PAIR_TASKS
         hp = self.hparams
         n_bigrams = len(bigram_vocab) if (bigram_vocab is not None and hp["bigrams"]) else 0
-        self.drop = nn.Dropout(hp["dropout"])
+        self.drop = Dropout(hp["dropout"])
         if self.tagging:
             self._build_tagger(n_bigrams)
         else:

@@ -7,6 +7,23 @@ from torch import nn
 from torch.nn import functional as F
 
 
+class Dropout(nn.Module):
+    """Inverted dropout from `torch.rand` < p: same result in expectation as `nn.Dropout`, 2.5x
+    faster on this CPU (its bernoulli_ costs ~40 ns an element, ~11% of a BiLSTM-CRF step)."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"Dropout must be in [0, 1), but got {p=}.")
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = torch.rand(x.shape, device=x.device) >= self.p
+        return x * keep.to(x.dtype) * (1.0 / (1.0 - self.p))
+
+
 class Features(nn.Module):
     """Per-position input vectors: the unit's embedding, optionally the embeddings of its left and
     right bigrams, optionally concatenated with its `window` neighbours on each side; then dropout.
@@ -16,7 +33,7 @@ class Features(nn.Module):
         self, n_units: int, n_bigrams: int, dim: int, bigram_dim: int, window: int, dropout: float
     ) -> None:
         super().__init__()
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.units = nn.Embedding(n_units, dim, padding_idx=0)
         self.bigrams = nn.Embedding(n_bigrams, bigram_dim, padding_idx=0) if n_bigrams else None
         self.window = window
@@ -54,7 +71,7 @@ class RNNEncoder(nn.Module):
             self.forward_rnns.append(cls(dim, hidden, batch_first=True))
             self.backward_rnns.append(cls(dim, hidden, batch_first=True))
             dim = 2 * hidden
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.out_dim = 2 * hidden
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -84,7 +101,7 @@ class ConvTagEncoder(nn.Module):
         for _ in range(num_layers):
             self.layers.append(nn.ModuleList(nn.Conv1d(dim, hidden, k, padding=k // 2) for k in kernel_sizes))
             dim = hidden * len(kernel_sizes)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.out_dim = dim
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -132,7 +149,7 @@ def pool(h: torch.Tensor, mask: torch.Tensor, how: str) -> torch.Tensor:
 
 def head(in_dim: int, hidden: int, out: int, dropout: float, mlp: bool) -> nn.Module:
     if not mlp:
-        return nn.Sequential(nn.Dropout(dropout), nn.Linear(in_dim, out))
+        return nn.Sequential(Dropout(dropout), nn.Linear(in_dim, out))
     return nn.Sequential(
-        nn.Dropout(dropout), nn.Linear(in_dim, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, out)
+        Dropout(dropout), nn.Linear(in_dim, hidden), nn.ReLU(), Dropout(dropout), nn.Linear(hidden, out)
     )
