@@ -3,6 +3,7 @@ model resolution: every task's collate/forward/decode, ABS-6 alignment, save/loa
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import types
@@ -200,3 +201,49 @@ def test_scratch_families_dispatch_lazily(tmp_path: Path, monkeypatch: pytest.Mo
     assert load_model(tmp_path) == "loaded"
     with pytest.raises(UserError, match="no automl_model.json"):
         load_model(tmp_path / "missing")
+
+
+@pytest.mark.parametrize("attention", ["sdpa", "eager"])
+@pytest.mark.parametrize(("task", "rows"), [("ABS-1", CLASSES), ("ABS-2", PAIRS), ("ABS-5", SCORES)])
+def test_top_layer_on_first_token_gives_the_same_logits_and_gradients(tiny: ModelSpec, task: str,
+                                                                      rows: list[Example], attention: str) -> None:
+    """The top layer run for [CLS] only (a training speed-up) changes nothing the head sees."""
+    labels = label_space(task, rows)
+    model = build_model(tiny, labels, rows, 32, "en")
+    model.network.config._attn_implementation = attention
+    model.eval()  # no dropout: the two paths draw their masks differently
+    batch = model.collate(rows)
+    if task == "ABS-1":
+        assert batch["attention_mask"].min() == 0, "the rows should differ in length (padding)"
+
+    def run(shortcut: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        model.zero_grad(set_to_none=True)
+        if not shortcut:
+            model._top_layer_on_first_token = contextlib.nullcontext  # type: ignore[method-assign]
+        try:
+            out = model(**batch)
+        finally:
+            model.__dict__.pop("_top_layer_on_first_token", None)
+        assert out.loss is not None
+        out.loss.backward()
+        return out.logits.detach(), [p.grad.clone() for p in model.parameters() if p.grad is not None]
+
+    fast_logits, fast_grads = run(True)
+    full_logits, full_grads = run(False)
+    torch.testing.assert_close(fast_logits, full_logits, atol=1e-5, rtol=1e-4)
+    assert len(fast_grads) == len(full_grads)
+    for fast, full in zip(fast_grads, full_grads, strict=True):
+        torch.testing.assert_close(fast, full, atol=1e-5, rtol=1e-3)
+
+
+def test_top_layer_shortcut_steps_aside_for_hooks_and_tags(tiny: ModelSpec) -> None:
+    from automl.models.transformer import _first_token_layer
+
+    model = build_model(tiny, label_space("ABS-1", CLASSES), CLASSES, 32, "en")
+    layer = _first_token_layer(model.network)
+    assert layer is model.network.base_model.encoder.layer[-1]
+    handle = layer.attention.self.query.register_forward_hook(lambda *_: None)  # distillation's TD1 capture
+    assert _first_token_layer(model.network) is None
+    handle.remove()
+    tagger = build_model(tiny, label_space("ABS-6", TAGS), TAGS, 32, "en")
+    assert isinstance(tagger._top_layer_on_first_token(), contextlib.nullcontext)
