@@ -102,6 +102,7 @@ class ModelDistillJob:
     relation_heads: int | None = None
     student_hparams: dict[str, Any] | None = None
     patience: int | None = 8
+    baseline_train: list[Example] | None = None  # the truth only (no teacher-labeled text); default train
 
     def new_student(self) -> TaskModel:
         return build_student(self.student_spec, self.teacher, self.teacher.labels, self.train, self.language,
@@ -131,8 +132,9 @@ class ModelDistillJob:
         p = suggest(trial, ranges, distill=False)
         torch.manual_seed(self.seed + trial.number)
         student = self.new_student()
+        data = self.train if self.baseline_train is None else self.baseline_train
         return Plan(student=student, stages=[Stage("fine-tune", student, self.config(p["learning_rate"], p["epochs"]),
-                                                   self.train)])
+                                                   data)])
 
 
 def distill_models(job: ModelDistillJob, ranges: Ranges, baseline_ranges: Ranges | None, trials: int,

@@ -119,7 +119,7 @@ def distill(options: DistillOptions, console: Console) -> dict[str, Any]:
         batch = options.batch_size or (32 if probe.family == "transformer" else 64)
         job = ModelDistillJob(teacher, spec, train, splits.dev, splits.language, cache, batch, options.seed,
                               td1_epochs=options.td1_epochs, relation_heads=options.relation_heads,
-                              patience=patience)
+                              patience=patience, baseline_train=list(splits.train))
         ranges = distill_ranges(block, probe.family, options.epochs)
         base_ranges = finetune_ranges(families, probe, options.epochs)
         del probe

@@ -326,3 +326,18 @@ def test_scratch_student_distils_from_transformer_teacher(tiny_dir: Path) -> Non
     wrapped.train()
     out = wrapped(**batch)
     assert out.loss is not None and out.loss.requires_grad
+
+
+def test_model_baseline_trains_on_the_truth_only(tiny_dir: Path, ner: list[Example]) -> None:
+    import optuna
+
+    from automl.distill.model_distill import ModelDistillJob, Ranges
+
+    labels = label_space("ABS-6", ner)
+    teacher = freeze(build_model(resolve_model(str(tiny_dir)), labels, ner, 64, "en"))
+    truth, extra = ner[:20], augment(ner[:20], "ABS-6", AugmentConfig(copies=1, seed=0)).examples
+    job = ModelDistillJob(teacher, "layers:1", truth + extra, ner[20:30], "en", {}, 8, 0, baseline_train=truth)
+    ranges = Ranges(lr=(1e-4, 1e-4), lr_default=1e-4, epochs=(1, 1), epochs_default=1)
+    trial = optuna.create_study().ask()
+    assert job.baseline_plan(trial, ranges).stages[0].train == truth
+    assert job.distill_plan(optuna.create_study().ask(), ranges).stages[-1].train == truth + extra

@@ -140,3 +140,27 @@ def test_cli_data_distillation_on_demo_reviews(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["student"]["qps"]["batch_1"] > report["teacher"]["qps"]["batch_1"]
+
+
+@pytest.mark.slow
+def test_cli_model_distillation_on_demo_twitter_ner(tmp_path: Path) -> None:
+    from automl.demo_data import write_demo_data
+    from automl.train import TrialConfig, run_trial
+
+    demo = write_demo_data(tmp_path / "demo", only=["twitter_ner"])["twitter_ner"].files
+    splits = load_splits(demo["train"], demo["dev"], demo["test"], None, 13)
+    labels = label_space("ABS-6", splits.train, splits.dev, splits.test)
+    teacher = build_model(resolve_model("minilm-l6"), labels, splits.train, 48, "en")
+    run_trial(TrialConfig(learning_rate=1.5e-4, batch_size=16, epochs=1, patience=None), teacher,
+              splits.train[:400], splits.dev[:100])
+    teacher_dir = tmp_path / "teacher"
+    teacher.save(teacher_dir)
+    before = (teacher_dir / "model.safetensors").read_bytes()
+    out = tmp_path / "distill"
+    result = runner.invoke(app, ["distill", "--teacher", str(teacher_dir), "--data", str(demo["train"]),
+                                 "--dev", str(demo["dev"]), "--test", str(demo["test"]), "--student", "layers:2",
+                                 "--td1-epochs", "0.5", "--trials", "1", "--epochs", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["method"] == "model" and report["ratios"]["speedup_batch_32"] > 1.2
+    assert (teacher_dir / "model.safetensors").read_bytes() == before
