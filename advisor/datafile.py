@@ -26,6 +26,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -307,6 +308,7 @@ def _read_conll(text: str, ctx: _Ctx) -> Dataset:
     text = text.replace("\r\n", "\n") if "\r" in text else text
     head = text[:_HEAD_CHARS].split("\n")[:200]
     tabbed = any("\t" in ln.strip() for ln in head)
+    sep, nl = ("\t" if tabbed else " "), "\n"
     examples: list[Example] = []
     line = 1  # the line where the current block starts
     pos = 0
@@ -314,16 +316,27 @@ def _read_conll(text: str, ctx: _Ctx) -> Dataset:
     # char CoNLL is 1.5M lines, and a loop over lines in Python would take seconds.
     for m in [*_BLANK_LINES.finditer(text), None]:
         end = m.start() if m else len(text)
-        block = text[pos:end].split("\n")
-        first = 0
-        while first < len(block) and (not block[first].strip() or block[first].lstrip().startswith("-DOCSTART-")):
-            first += 1
-        if first < len(block):
-            tokens, tags = _conll_block(block[first:], line + first, tabbed, ctx)
-            examples.append(_tagged(tokens, tags, line + first))
+        raw = text[pos:end]
+        body = raw.strip()
+        if body and not body.startswith("-DOCSTART-"):
+            start = line + raw[: len(raw) - len(raw.lstrip())].count("\n")
+            # Fast path: every line exactly `token<sep>tag`, checked by rebuilding the block.
+            parts = body.split()
+            tokens, tags = parts[0::2], parts[1::2]
+            if len(tokens) != len(tags) or nl.join(map(sep.join, zip(tokens, tags, strict=True))) != body:
+                tokens, tags = _conll_block(raw.split("\n"), line, tabbed, ctx)
+            examples.append(_tagged(tokens, tags, start))
+        elif body:
+            block = raw.split("\n")
+            first = next(i for i, ln in enumerate(block) if ln.strip().startswith("-DOCSTART-")) + 1
+            if any(ln.strip() for ln in block[first:]):
+                tokens, tags = _conll_block(block[first:], line + first, tabbed, ctx)
+                examples.append(_tagged(tokens, tags, line + first + _leading_blank(block[first:])))
         if m:
             line += text.count("\n", pos, m.end())
             pos = m.end()
+    if not examples:
+        raise ctx.error(None, "no sentences: only blank and -DOCSTART- lines", _FIX_CONLL)
     widths = Counter(len(_conll_parts(s.strip())) for s in head if s.strip())
     width = widths.most_common(1)[0][0]
     ctx.notes.append(f"CoNLL: one token a line, {'tab' if tabbed else 'space'}-separated, {width} columns: "
@@ -337,6 +350,8 @@ def _conll_block(block: list[str], line: int, tabbed: bool, ctx: _Ctx) -> tuple[
     block = list(map(str.strip, block))
     while block and not block[-1]:
         block.pop()
+    skip = _leading_blank(block)
+    block, line = block[skip:], line + skip
     parts = list(map(_conll_parts if tabbed else str.split, block))
     tokens = list(map(itemgetter(0), parts))
     tags = list(map(itemgetter(-1), parts))
@@ -347,6 +362,10 @@ def _conll_block(block: list[str], line: int, tabbed: bool, ctx: _Ctx) -> tuple[
     return tokens, tags
 
 
+def _leading_blank(block: list[str]) -> int:
+    return next((i for i, ln in enumerate(block) if ln.strip()), len(block))
+
+
 def _tagged(tokens: Sequence[str], tags: Sequence[str], line: int) -> Example:
     chars = "".join(tokens)
     text = chars if len(chars) == len(tokens) else " ".join(tokens)  # one char a token: Chinese, no spaces
@@ -354,7 +373,7 @@ def _tagged(tokens: Sequence[str], tags: Sequence[str], line: int) -> Example:
 
 
 def _tag_names(examples: list[Example]) -> list[str]:
-    seen = {t for ex in examples for t in ex.tags}
+    seen = set(chain.from_iterable(ex.tags for ex in examples))
     return sorted(seen, key=lambda t: (t != "O", t[2:] if t[1:2] in "-_" else t, t))
 
 
@@ -483,7 +502,14 @@ def _first_answer(answers: Any, context: str) -> tuple[str | None, int | None]:
 
 
 def _tsv_rows(lines: list[str]) -> list[tuple[int, list[str]]]:
-    return [(i, [c.strip() for c in ln.split("\t")]) for i, ln in enumerate(lines, 1) if ln.strip()]
+    return [(i, _trim([c.strip() for c in ln.split("\t")])) for i, ln in enumerate(lines, 1) if ln.strip()]
+
+
+def _trim(cells: list[str]) -> list[str]:
+    """Without trailing empty cells: spreadsheet exports often end rows with a stray tab or comma."""
+    while len(cells) > 1 and not cells[-1]:
+        cells.pop()
+    return cells
 
 
 def _csv_rows(text: str, ctx: _Ctx) -> list[tuple[int, list[str]]]:
@@ -493,7 +519,7 @@ def _csv_rows(text: str, ctx: _Ctx) -> list[tuple[int, list[str]]]:
     try:
         for row in reader:
             if any(c.strip() for c in row):
-                rows.append((start, [c.strip() for c in row]))
+                rows.append((start, _trim([c.strip() for c in row])))
             start = reader.line_num + 1
     except csv.Error as e:
         raise ctx.error(reader.line_num, f"broken CSV: {e}",
@@ -672,6 +698,7 @@ def _skip_empty_texts(records: list[tuple[int, dict[str, Any]]], roles: dict[str
     key = roles.get("text") or roles.get("context")
     if key is None or "tokens" in roles:
         return records
+
     def empty(v: Any) -> bool:
         return v is None or (isinstance(v, str) and not v.strip())
 

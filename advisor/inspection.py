@@ -13,6 +13,8 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from itertools import chain
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from advisor.datafile import TASK_NAMES, read_dataset
@@ -114,7 +116,7 @@ class Inspection:
         return asdict(self)
 
 
-def inspect_files(paths: Sequence[str], task: str | None = None) -> Inspection:
+def inspect_files(paths: Sequence[str | Path], task: str | None = None) -> Inspection:
     """Read every file (raising UserError on bad input) and describe it; compare the files pairwise."""
     datasets = [read_dataset(p, task) for p in paths]
     reports = [inspect_dataset(ds) for ds in datasets]
@@ -127,6 +129,9 @@ def inspect_files(paths: Sequence[str], task: str | None = None) -> Inspection:
         found = "; ".join(f"{t} ({TASK_NAMES.get(t, '')}): {', '.join(ps)}" for t, ps in by_task.items())
         warnings.append(f"the files disagree on the task: {found}. Splits of one data set must share one format; "
                         "pass the task to read them alike")
+    twice = sorted({p for p in map(str, paths) if list(map(str, paths)).count(p) > 1})
+    if twice:
+        warnings.append(f"given more than once: {', '.join(twice)}")
     keys = [_input_keys(ds.examples) for ds in datasets]
     for i in range(len(datasets)):
         for j in range(i + 1, len(datasets)):
@@ -245,29 +250,34 @@ def _split_tag(tag: str) -> tuple[str, str] | None:
 
 
 def _typed(ex: list[Example]) -> bool:
-    return any(_split_tag(t) for e in ex for t in e.tags)
+    return any(_split_tag(t) for t in {t for e in ex for t in e.tags})
 
 
 def _entities(ex: list[Example]) -> tuple[Counter[str], int, Counter[str]]:
     """Entities per type from BIO/BIOES tags (conlleval's reading: a stray I-X starts an entity), the stray
-    continuations, and tokens per tag. Tags with no type (POS, B/M/E/S segmentation) count as labels."""
-    tags: Counter[str] = Counter(t for e in ex for t in e.tags)
-    if not _typed(ex):
+    continuations, and tokens per tag. Tags with no type (POS, B/M/E/S segmentation) count as labels.
+
+    Counts tag bigrams (previous tag, tag) with C-level zip/Counter, then judges each distinct bigram once:
+    a 1.5M-token corpus takes a fraction of a second."""
+    tags: Counter[str] = Counter(chain.from_iterable(e.tags for e in ex))
+    split = {t: _split_tag(t) for t in tags}
+    if not any(split.values()):
         return Counter(tags), 0, tags
+    bigrams: Counter[tuple[str, str]] = Counter(
+        chain.from_iterable(zip(("O", *e.tags), e.tags) for e in ex)  # noqa: B905 (lengths differ by design)
+    )
     entities: Counter[str] = Counter()
     broken = 0
-    for e in ex:
-        open_type: str | None = None
-        for t in e.tags:
-            parts = _split_tag(t)
-            if parts is None:
-                open_type = None
-                continue
-            prefix, typ = parts
-            if prefix in "BS" or open_type != typ:
-                entities[typ] += 1
-                broken += prefix not in "BS"
-            open_type = typ if prefix in "BIM" else None  # E- and S- close the entity
+    for (prev, cur), n in bigrams.items():
+        c = split[cur]
+        if c is None:
+            continue
+        p = split.get(prev)
+        if c[0] in "BS":
+            entities[c[1]] += n
+        elif p is None or p[0] not in "BIM" or p[1] != c[1]:  # I-/E-/M- that continues nothing
+            entities[c[1]] += n
+            broken += n
     return entities, broken, tags
 
 
@@ -358,22 +368,24 @@ def render_inspection(insp: Inspection, console: Console) -> None:
     from rich.text import Text
 
     for report in insp.files:
-        console.print(_file_panel(report))
+        console.print(_file_panel(report, console.width))
     if len(insp.files) > 1:
         short = _short_names([r.path for r in insp.files])
         table = Table(title="Texts shared between files (train/dev/test leakage)", title_justify="left")
         table.add_column("file a", overflow="fold")
         table.add_column("file b", overflow="fold")
-        table.add_column("shared texts", justify="right")
-        table.add_column("of the smaller file", justify="right")
+        table.add_column("shared", justify="right")
+        table.add_column("% of smaller", justify="right")
         for ov in insp.overlaps:
             style = "bold red" if ov.shared_texts else "green"
             table.add_row(Text(short[ov.file_a]), Text(short[ov.file_b]), Text(f"{ov.shared_texts:,}", style=style),
                           Text(f"{ov.share_of_smaller:.1%}", style=style))
         console.print(table)
         for ov in insp.overlaps:
+            if ov.examples:
+                console.print(Text(f"  in both {short[ov.file_a]} and {short[ov.file_b]}, e.g.:", style="dim"))
             for x in ov.examples:
-                console.print(Text(f"  in {short[ov.file_a]} and {short[ov.file_b]}: {_cut(x)}", style="dim"))
+                console.print(Text(f"    · {_cut(x, max(20, console.width - 8))}", style="dim"))
     for w in insp.warnings:
         console.print(Text(f"⚠ {w}", style="bold red"))
 
@@ -384,26 +396,28 @@ def _short_names(paths: list[str]) -> dict[str, str]:
     return names if len(set(names.values())) == len(set(paths)) else {p: p for p in paths}
 
 
-def _file_panel(r: FileReport) -> RenderableType:
+def _file_panel(r: FileReport, console_width: int = 100) -> RenderableType:
     from rich.console import Group
     from rich.panel import Panel
     from rich.table import Table
     from rich.text import Text
 
     parts: list[RenderableType] = []
+    width = max(30, console_width - 50)
     summary = Table.grid(padding=(0, 2))
     summary.add_column(style="bold")
     summary.add_column()
     summary.add_row("task", Text(f"{r.task} {r.task_name}", style="cyan"))
     summary.add_row("format", f"{r.format}, {r.rows:,} rows")
     s = r.lengths
-    summary.add_row(f"length ({r.length_of})", f"min {s.min} · mean {s.mean:g} · p50 {s.p50} · p90 {s.p90} · "
-                    f"p95 {s.p95} · p99 {s.p99} · max {s.max} characters")
+    key = "chars" if r.length_of == "text" else f"chars ({r.length_of.replace(' + ', '+').replace('text_', '')})"
+    summary.add_row(key, f"min {s.min} · mean {s.mean:g} · p50 {s.p50} · p90 {s.p90} · p95 {s.p95} · "
+                    f"p99 {s.p99} · max {s.max}")
     if r.target_lengths:
         t = r.target_lengths
-        summary.add_row("length (target)", f"min {t.min} · mean {t.mean:g} · p50 {t.p50} · p95 {t.p95} · max {t.max}")
-    summary.add_row("max_length", Text(f"{r.suggested_max_length}  (p95 rounded up to a multiple of "
-                                       f"{LENGTH_STEP}, at most {LENGTH_CAP})"))
+        summary.add_row("chars (target)", f"min {t.min} · mean {t.mean:g} · p50 {t.p50} · p95 {t.p95} · max {t.max}")
+    summary.add_row("max_length", Text(f"{r.suggested_max_length}  (p95 rounded up to ×{LENGTH_STEP}, "
+                                       f"≤ {LENGTH_CAP})"))
     summary.add_row("duplicates", Text(f"{r.duplicate_rows} rows", style="yellow" if r.duplicate_rows else "green"))
     if r.conflicting_texts is not None:
         summary.add_row("conflicts", Text(f"{r.conflicting_texts} texts with different labels",
@@ -435,7 +449,7 @@ def _file_panel(r: FileReport) -> RenderableType:
 
     for title, repeats in (("duplicate", r.duplicate_examples), ("conflict", r.conflict_examples)):
         for rep in repeats:
-            text = _cut(rep.text if rep.text_b is None else f"{rep.text} ||| {rep.text_b}")
+            text = _cut(rep.text if rep.text_b is None else f"{rep.text} ||| {rep.text_b}", width)
             labels_seen = " vs ".join(f"{_cut(k, 20)} ×{v}" for k, v in rep.labels.items())
             lines = ", ".join(map(str, rep.lines)) if any(rep.lines) else "-"
             detail = f"  [{labels_seen}]" if labels_seen else f"  ×{rep.count}"

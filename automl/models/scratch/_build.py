@@ -17,7 +17,7 @@ from automl.models.scratch._hparams import (
     default_hparams,
 )
 from automl.models.scratch._model import ScratchModel
-from automl.models.scratch._vocab import CJK_RATIO, Tokenizer, Vocab, bigrams, cjk_ratio
+from automl.models.scratch._vocab import CJK_RATIO, Tokenizer, Vocab, bigrams, cjk_ratio, ngrams
 
 
 def build_scratch(
@@ -56,6 +56,7 @@ def build_scratch(
     tokenizer = Tokenizer(mode=mode, lowercase=bool(hp["lowercase"]))
     model_language = "zh" if zh else language
 
+    bag = family == "bow" and not tagging  # only a BOW classifier reads n-grams beyond bigrams
     unit_counts: Counter[str] = Counter()
     bigram_counts: Counter[str] = Counter()
     for e in train_examples:
@@ -69,6 +70,9 @@ def build_scratch(
             unit_counts.update(units)
             if hp["bigrams"]:
                 bigram_counts.update(bigrams(units, tokenizer.joiner))
+                if bag:
+                    for n in range(3, hp["ngram_max"] + 1):
+                        bigram_counts.update(ngrams(units, tokenizer.joiner, n))
     vocab = Vocab.build(unit_counts, hp["min_freq"], hp["max_vocab"])
     bigram_vocab = (
         Vocab.build(bigram_counts, hp["bigram_min_freq"], hp["max_bigrams"]) if hp["bigrams"] else None

@@ -25,7 +25,7 @@ from automl.models.scratch._nets import (
     pool,
 )
 from automl.models.scratch._optim import LazyAdam
-from automl.models.scratch._vocab import Tokenizer, Vocab, bigrams
+from automl.models.scratch._vocab import Tokenizer, Vocab, bigrams, ngrams
 
 CONFIG_FILE = "automl_model.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -113,7 +113,10 @@ class ScratchModel(TaskModel):
                 raise ValueError(
                     f"A {task} head needs label names (2+ classes), but got {self.labels.names=}."
                 )
-        mlp = self.family == "bow" or self.pair or task == "ABS-4"
+        # hidden = 0 gives a BOW a linear head (fastText); pairs always combine through a hidden layer
+        mlp = self.pair or task == "ABS-4" or (self.family == "bow" and hp["hidden"] > 0)
+        if mlp and hp["hidden"] < 1:
+            raise ValueError(f"A {task} head needs a hidden layer, but got hidden={hp['hidden']}.")
         self.head = head(dim, hp["hidden"], out, hp["dropout"], mlp)
 
     def _build_tagger(self, n_bigrams: int) -> None:
@@ -178,6 +181,16 @@ class ScratchModel(TaskModel):
         assert self.bigram_vocab is not None
         return self.bigram_vocab.encode(bigrams(units, self.tokenizer.joiner))
 
+    def _bag_ngram_ids(self, units: list[str]) -> list[int]:
+        """A BOW's known n-grams of orders 2 .. ngram_max (one table), unknown ones left out."""
+        assert self.bigram_vocab is not None
+        grams = [
+            g
+            for n in range(2, self.hparams["ngram_max"] + 1)
+            for g in ngrams(units, self.tokenizer.joiner, n)
+        ]
+        return [i for i in self.bigram_vocab.encode(grams) if i > 1]
+
     def _encode(self, units_list: list[list[str]], suffix: str = "") -> dict[str, torch.Tensor]:
         """ids (and bigram ids) of a batch of unit sequences, padded to the longest."""
         use_bigrams = self.hparams["bigrams"] and self.bigram_vocab is not None
@@ -186,10 +199,10 @@ class ScratchModel(TaskModel):
         }
         ids = [self.vocab.encode(u) for u in units_list]
         if self.family == "bow" and not self.tagging:
-            if use_bigrams:  # one bag: unit ids, then known bigram ids after the unit table
+            if use_bigrams:  # one bag: unit ids, then known n-gram ids after the unit table
                 offset = len(self.vocab)
                 ids = [
-                    i + [offset + b for b in self._bigram_ids(u) if b > 1]
+                    i + [offset + b for b in self._bag_ngram_ids(u)]
                     for i, u in zip(ids, units_list, strict=True)
                 ]
             out["input_ids" + suffix] = _pad(ids)

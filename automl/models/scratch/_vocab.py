@@ -68,8 +68,13 @@ class Tokenizer:
 def bigrams(units: Sequence[str], joiner: str) -> list[str]:
     """Adjacent pairs with boundary markers: n units give n + 1 bigrams, so unit i has the left
     bigram i and the right bigram i + 1."""
+    return ngrams(units, joiner, 2)
+
+
+def ngrams(units: Sequence[str], joiner: str, n: int) -> list[str]:
+    """Runs of n units, the text framed by one boundary marker on each side."""
     padded = [BOS, *units, EOS]
-    return [a + joiner + b for a, b in zip(padded, padded[1:], strict=False)]
+    return [joiner.join(padded[i : i + n]) for i in range(len(padded) - n + 1)]
 
 
 class Vocab:
