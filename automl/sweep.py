@@ -134,6 +134,20 @@ def keep_best(ctx: SweepContext, trial: optuna.Trial, model: Any, score: float) 
     ctx.best = {"score": score, "dir": str(directory), "trial": trial.number}
 
 
+class AfterStartup(optuna.pruners.BasePruner):
+    """Another pruner, once `n_startup_trials` trials have completed. Before that a rung compares a trial
+    with one or two others: noise, and from-scratch nets that start slowly (a BOW lags at half an epoch,
+    then overtakes) were cut for it."""
+
+    def __init__(self, pruner: optuna.pruners.BasePruner, n_startup_trials: int = 3) -> None:
+        self.pruner = pruner
+        self.n_startup_trials = n_startup_trials
+
+    def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
+        completed = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        return len(completed) >= self.n_startup_trials and self.pruner.prune(study, trial)
+
+
 def trials_so_far(storage: str, study_name: str) -> int:
     """A resumed study re-seeds its sampler past the trials it has, or TPE would replay the same draws."""
     try:
@@ -152,7 +166,7 @@ def open_study(storage: str, study_name: str, seed: int, max_resource: int, metr
         sampler=optuna.samplers.TPESampler(seed=seed + trials_so_far(storage, study_name)),
         # Optuna's own advice: Hyperband beats the median rule, and TPE + Hyperband is a strong pair.
         # Resource = percent of an epoch seen; nothing is pruned before half an epoch.
-        pruner=optuna.pruners.HyperbandPruner(min_resource=50, max_resource=max_resource, reduction_factor=3),
+        pruner=AfterStartup(optuna.pruners.HyperbandPruner(min_resource=50, max_resource=max_resource, reduction_factor=3)),
     )
     # A run killed mid-trial leaves it RUNNING forever; it is over, so say so (it will not count as done).
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
