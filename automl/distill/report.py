@@ -74,6 +74,11 @@ def frontier_html(points: list[dict[str, Any]], metric: str, path: Path, title: 
     return path
 
 
+def _ratio(value: float | None) -> str:
+    """A ratio, or why there is none (the teacher scored 0: nothing to keep a share of)."""
+    return "n/a (teacher scored 0)" if value is None else f"{value:.4f}"
+
+
 def write_report(report: dict[str, Any], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / REPORT).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -107,8 +112,8 @@ def markdown(r: dict[str, Any]) -> str:
              "| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
     lines += ["| " + " | ".join(row) + " |" for row in rows[1:]]
     q = r["ratios"]
-    lines += ["", f"- score kept (student / teacher): {q.get('score_kept', 0):.4f}; baseline kept: "
-                  f"{q.get('baseline_kept') or 0:.4f}; student beats baseline: {q.get('student_beats_baseline')}",
+    lines += ["", f"- score kept (student / teacher): {_ratio(q.get('score_kept'))}; baseline kept: "
+                  f"{_ratio(q.get('baseline_kept'))}; student beats baseline: {q.get('student_beats_baseline')}",
               f"- speed-up: batch 1 {q.get('speedup_batch_1') or 0:.2f}x, batch 32 {q.get('speedup_batch_32') or 0:.2f}x",
               f"- QPS threads: {r['teacher']['qps'].get('threads')}; device {r['teacher']['qps'].get('device')}",
               f"- best student parameters: {json.dumps(r.get('params', {}).get('student', {}))}",
@@ -131,7 +136,7 @@ def render(report: dict[str, Any], console: Console) -> None:
         table.add_row(*row)
     console.print(table)
     q = report["ratios"]
-    console.print(f"score kept {q.get('score_kept', 0):.4f}, speed-up b1 {q.get('speedup_batch_1') or 0:.2f}x / "
+    console.print(f"score kept {_ratio(q.get('score_kept'))}, speed-up b1 {q.get('speedup_batch_1') or 0:.2f}x / "
                   f"b32 {q.get('speedup_batch_32') or 0:.2f}x, student beats baseline: "
                   f"{q.get('student_beats_baseline')}")
     for note in report.get("notes", []):
