@@ -27,14 +27,6 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 DATA = Path(__file__).parent.parent / "data"
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> object:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def read_conll(path: Path, limit: int) -> list[Example]:
     sentences: list[Example] = []
     tokens: list[str] = []

@@ -58,14 +58,6 @@ class Pruned(Exception):
     """Stands in for optuna.TrialPruned."""
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> object:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> ModelSpec:
     return resolve_model(str(make_tiny_transformer(tmp_path_factory.mktemp("tiny") / "bert")))

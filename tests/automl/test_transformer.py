@@ -28,16 +28,6 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> ModelSpec:
     return resolve_model(str(make_tiny_transformer(tmp_path_factory.mktemp("tiny") / "bert")))
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> object:
-    # Two threads on two cores shared with other processes stall at every barrier (a 2.9 ms forward
-    # took 128 ms): tests run single-threaded.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 CLASSES = [Example(text="a great film", label="pos"), Example(text="dull and far too long", label="neg"),
            Example(text="fine", label="pos")]
 PAIRS = [Example(text="how old are you", text_b="what is your age", label="1"),
