@@ -148,6 +148,11 @@ def test_vocabulary_units_by_language() -> None:
     words = build_scratch("bow", labels, zh_rows, "zh", 32, word_level=True)
     assert words.tokenizer.mode == "jieba"
     assert "酒店" in words.vocab.stoi
+    tag_labels, en_tags = _tiny("ABS-6", zh=False)
+    tagger = build_scratch("lstm", tag_labels, en_tags, "en", 32)
+    assert tagger.tokenizer.mode == "word" and not tagger.tokenizer.lowercase
+    cased = build_scratch("lstm", tag_labels, [Example("Paris", tokens=("Paris",), tags=("B-LOC",))], "en", 32)
+    assert "Paris" in cased.vocab.stoi  # taggers keep case
     assert zh.vocab.itos[:2] == ["[PAD]", "[UNK]"]
     assert zh.vocab.encode(["酒", "鑫"]) == [zh.vocab.stoi["酒"], 1]  # unseen in train -> [UNK]
 
@@ -158,6 +163,21 @@ def test_unknown_hparam_names_the_closest() -> None:
         build_scratch("lstm", labels, rows, "zh", 32, embeding_dim=64)
     with pytest.raises(ValueError, match="family"):
         build_scratch("rnn", labels, rows, "zh", 32)
+
+
+def test_bow_defaults_linear_head_for_one_text_hidden_layer_for_pairs() -> None:
+    labels, rows = _tiny("ABS-1")
+    single = build_scratch("bow", labels, rows, "zh", 32, bigram_min_freq=1)
+    assert single.hparams["hidden"] == 0 and single.hparams["ngram_max"] == 3
+    assert [type(m).__name__ for m in single.head.children()] == ["Dropout", "Linear"]
+    grams = single.bigram_vocab.itos[2:] if single.bigram_vocab else []
+    assert {len(g) for g in grams} == {2, 3}  # char bigrams and trigrams (a boundary marker is one char)
+    pair_labels, pairs = _tiny("ABS-2")
+    assert default_hparams("bow", "ABS-2")["hidden"] == 128
+    pair = build_scratch("bow", pair_labels, pairs, "zh", 32)
+    assert pair(**pair.collate(pairs)).logits.shape == (len(pairs), 2)
+    with pytest.raises(ValueError, match="hidden"):
+        build_scratch("bow", pair_labels, pairs, "zh", 32, hidden=0)
 
 
 def test_tagger_defaults_use_bigrams_and_crf() -> None:

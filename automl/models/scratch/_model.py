@@ -272,7 +272,7 @@ class ScratchModel(TaskModel):
         x = self.features(ids, batch.get("bigram_left" + suffix), batch.get("bigram_right" + suffix))
         if self.family == "cnn":
             return self.encoder(x, lengths)
-        mask = torch.arange(ids.size(1))[None, :] < lengths[:, None]
+        mask = torch.arange(ids.size(1), device=ids.device)[None, :] < lengths[:, None]
         return pool(self.encoder(x, lengths), mask, self.hparams["pooling"])
 
     def forward(self, **batch: torch.Tensor) -> Output:  # type: ignore[override]
@@ -301,7 +301,7 @@ class ScratchModel(TaskModel):
 
     def _forward_tags(self, batch: dict[str, torch.Tensor]) -> Output:
         ids, lengths = batch["input_ids"], batch["lengths"]
-        mask = torch.arange(ids.size(1))[None, :] < lengths[:, None]
+        mask = torch.arange(ids.size(1), device=ids.device)[None, :] < lengths[:, None]
         x = self.features(ids, batch.get("bigram_left"), batch.get("bigram_right"))
         if self.family == "bow":
             h = self.encoder(x)
@@ -325,7 +325,7 @@ class ScratchModel(TaskModel):
         names = self.labels.names
         logits = logits.detach().float()
         if self.tagging:
-            mask = torch.arange(logits.size(1))[None, :] < batch["lengths"][:, None]
+            mask = torch.arange(logits.size(1), device=logits.device)[None, :] < batch["lengths"][:, None]
             if self.crf is not None:
                 paths = self.crf.decode(logits, mask)
             else:
