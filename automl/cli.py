@@ -35,6 +35,7 @@ def run(
     metric: Annotated[str | None, typer.Option(help="Metric to optimise; default from answers or the task.")] = None,
     epochs: Annotated[int | None, typer.Option(min=1, help="Epochs per trial; default per model family.")] = None,
     max_batch: Annotated[int | None, typer.Option(min=1, help="Largest batch size to probe and search; default per model family.")] = None,
+    ensemble: Annotated[int, typer.Option(min=1, help="Keep the best N trials' models and try an ensemble of them (classification); 1: no ensemble.")] = 5,
 ) -> None:
     """Sweep models, learning rate and batch size on your data; save the best model and a report."""
     from automl.run import RunOptions
@@ -44,7 +45,7 @@ def run(
                          models=[m.strip() for m in models.split(",") if m.strip()] if models else None,
                          trials=trials, budget_minutes=budget_minutes, storage=storage, study=study, out=out,
                          answers=answers, seed=seed, memory_fraction=memory_fraction, metric=metric, epochs=epochs,
-                         max_batch=max_batch)
+                         max_batch=max_batch, ensemble=ensemble)
     run_sweep(options, console)
 
 

@@ -40,18 +40,32 @@ def finish_report(study: Any, splits: Any, options: Any, labels: Any, metric: st
     best = study.best_trial
     model_dir = Path(best.user_attrs["model_dir"])
     model = load_model(model_dir)
-    batch = int(best.params.get("batch_size", 32))
-    test_scores = evaluate(splits.task, labels, model.targets(splits.test), predict(model, splits.test, batch_size=batch))
-    measured = measure_qps(model, splits.test, batch_size=32)
-    qps = {"batch_1": measured["qps_batch1"], "batch_32": measured["qps_batch"], **measured}
+    name, dev_scores = str(best.params["model"]), best.user_attrs.get("dev", {})
+
+    def test_and_qps(served: Any) -> tuple[dict[str, float], dict[str, Any]]:
+        scores = evaluate(splits.task, labels, served.targets(splits.test), predict(served, splits.test, batch_size=64))
+        measured = measure_qps(served, splits.test, batch_size=32)
+        return scores, {"batch_1": measured["qps_batch1"], "batch_32": measured["qps_batch"], **measured}
+
+    test_scores, qps = test_and_qps(model)
+    single = ensemble = None
+    picked = try_ensemble(study, splits.dev, labels, metric, options.ensemble, options.out / "models", console)
+    if picked is not None:
+        ensemble_model, ensemble = picked
+        single = {"name": name, "dir": str(model_dir), "dev": dev_scores, "test": test_scores, "qps": qps}
+        model, model_dir, dev_scores = ensemble_model, Path(ensemble["dir"]), ensemble["dev"]
+        name = "ensemble(" + " + ".join(m["name"] for m in ensemble["members"]) + ")"
+        test_scores, qps = test_and_qps(model)
     baseline = tfidf_baseline(splits.task, splits.train, splits.test)
     report: dict[str, Any] = {
         "task": splits.task,
         "metric": metric,
-        "model": {"name": best.params["model"], "dir": str(model_dir), "family": model.family,
+        "model": {"name": name, "dir": str(model_dir), "family": model.family,
                   "parameters": model.num_parameters(), "size_mb": round(dir_size(model_dir) / 2**20, 2)},
-        "dev": best.user_attrs.get("dev", {}),
+        "dev": dev_scores,
         "test": test_scores,
+        "best_single": single,
+        "ensemble": ensemble,
         "best_params": best.params,
         "qps": qps,
         "batch_size_search": probe_logs.get(best.params["model"], {}).get("probes", []),
@@ -68,6 +82,40 @@ def finish_report(study: Any, splits: Any, options: Any, labels: Any, metric: st
     write_report(report, options.out)
     render_report(report, console)
     return report
+
+
+def try_ensemble(study: Any, dev: list[Any], labels: Any, metric: str, keep: int, models_dir: Path,
+                 console: Console) -> tuple[Any, dict[str, Any]] | None:
+    """The ensemble of the kept models when it beats the best single model on dev, saved in
+    `models_dir/ensemble`; None otherwise (said on the console either way)."""
+    import shutil
+
+    from automl.ensemble import select_ensemble
+    from automl.metrics import higher_is_better
+    from automl.models.ensemble import can_ensemble
+    from automl.sweep import kept_models
+
+    kept = kept_models(study, metric, keep)
+    if keep < 2 or len(kept) < 2 or not can_ensemble(labels):
+        return None
+    picked = select_ensemble([(f"{k['model']}#{k['trial']}", Path(k["dir"])) for k in kept], dev, labels, metric)
+    best = kept[0]["score"]
+    if picked is None:
+        console.print(f"[dim]ensemble: no mix of the {len(kept)} kept models beats the best one on dev[/]")
+        return None
+    model, info = picked
+    score = info["dev"][metric]
+    versus = info["versus_best"]
+    if not (score > best if higher_is_better(metric) else score < best) or not versus["clear"]:
+        console.print(f"[dim]ensemble of {len(info['members'])}: dev {metric} {score:.4f} vs the best model's {best:.4f} "
+                      f"({versus['fixed']} dev examples fixed, {versus['broken']} broken): not clearly better, not used[/]")
+        return None
+    target = models_dir / "ensemble"
+    if target.exists():
+        shutil.rmtree(target)
+    model.save(target)
+    console.print(f"ensemble of {len(info['members'])} models: dev {metric} {score:.4f} vs the best model's {best:.4f}")
+    return model, {**info, "dir": str(target)}
 
 
 def dir_size(path: Path) -> int:

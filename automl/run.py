@@ -47,6 +47,7 @@ class RunOptions:
     max_length: int | None = None
     epochs: int | None = None
     max_batch: int | None = None
+    ensemble: int = 5  # models kept for ensemble selection after the sweep; 1 or less: the best single model
 
 
 def device() -> str:
@@ -164,7 +165,8 @@ def run(options: RunOptions, console: Console) -> dict[str, Any]:
     with SweepProgress(console, total=options.trials, done=finished(study)) as progress:
         ctx = SweepContext(task=splits.task, labels=labels, train=splits.train, dev=splits.dev, language=splits.language,
                            max_lengths=max_lengths, metric=metric, candidates=candidates, models_dir=options.out / "models",
-                           seed=options.seed, deadline=deadline, device=dev_name, on_step=progress.step)
+                           seed=options.seed, deadline=deadline, device=dev_name, on_step=progress.step,
+                           keep=max(1, options.ensemble))
         ran = run_study(study, ctx, options.trials, None if deadline is None else deadline - time.time(),
                         callbacks=[progress.trial_done])
     if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials):

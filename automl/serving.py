@@ -80,15 +80,9 @@ def median_sample(model: TaskModel, examples: Sequence[Example], size: int) -> l
 
 
 def _serve(model: TaskModel, batch: list[Example]) -> list[Any]:
-    device = next(model.parameters()).device
-    with torch.inference_mode():
-        encoded = model.collate(batch, with_targets=False)
-        if device.type != "cpu":
-            encoded = {k: v.to(device) for k, v in encoded.items()}
-        out = model(**encoded)
-        predictions = model.decode(out.logits, encoded)
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+    predictions = model.serve(batch)
+    if next(model.parameters()).device.type == "cuda":
+        torch.cuda.synchronize()
     return predictions
 
 

@@ -56,7 +56,8 @@ class SweepContext:
     deadline: float | None  # time.time() after which trials stop
     device: str
     on_step: Callable[[int, str], None] | None = None  # progress: (trial number, message)
-    best: dict[str, Any] = field(default_factory=dict)
+    keep: int = 5  # models of the best `keep` trials stay on disk: the ensemble's candidates
+    kept: list[dict[str, Any]] = field(default_factory=list)  # {"score", "dir", "trial"}, best first
 
 
 def progress_resource(step: int, batch_size: int, n_train: int) -> int:
@@ -112,8 +113,7 @@ def make_objective(ctx: SweepContext) -> Callable[[optuna.Trial], float]:
         trial.set_user_attr("train_samples_per_s", round(result.train_samples_per_s, 1))
         trial.set_user_attr("steps", result.steps)
         trial.set_user_attr("best_step", result.best_step)
-        if not ctx.best or improves(score, ctx.best["score"], ctx.metric):
-            keep_best(ctx, trial, model, score)
+        keep_top(ctx, trial, model, score)
         return score
 
     return objective
@@ -123,15 +123,29 @@ def improves(score: float, best: float, metric: str) -> bool:
     return score > best if higher_is_better(metric) else score < best
 
 
-def keep_best(ctx: SweepContext, trial: optuna.Trial, model: Any, score: float) -> None:
-    """Save the new best trial's model and drop the previous one: one model on disk, not one per trial."""
+def keep_top(ctx: SweepContext, trial: optuna.Trial, model: Any, score: float) -> None:
+    """Save the model when the trial is among the best `ctx.keep` so far, and drop the one it displaces:
+    a few models on disk (the ensemble's candidates), not one per trial."""
+    if len(ctx.kept) >= ctx.keep and not improves(score, ctx.kept[-1]["score"], ctx.metric):
+        return
     directory = ctx.models_dir / f"trial-{trial.number}"
     model.save(directory)
     trial.set_user_attr("model_dir", str(directory))
-    old = ctx.best.get("dir")
-    if old and Path(old) != directory and Path(old).exists():
-        shutil.rmtree(old)
-    ctx.best = {"score": score, "dir": str(directory), "trial": trial.number}
+    ctx.kept.append({"score": score, "dir": str(directory), "trial": trial.number})
+    ctx.kept.sort(key=lambda k: k["score"], reverse=higher_is_better(ctx.metric))  # stable: earlier wins ties
+    for dropped in ctx.kept[ctx.keep:]:
+        if Path(dropped["dir"]) != directory and Path(dropped["dir"]).exists():
+            shutil.rmtree(dropped["dir"])
+    del ctx.kept[ctx.keep:]
+
+
+def kept_models(study: optuna.Study, metric: str, keep: int) -> list[dict[str, Any]]:
+    """The completed trials whose models are still on disk, best first (at most `keep`)."""
+    done = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+            if t.user_attrs.get("model_dir") and Path(t.user_attrs["model_dir"]).exists()]
+    done.sort(key=lambda t: (-t.value if higher_is_better(metric) else t.value, t.number))  # type: ignore[operator]
+    return [{"score": t.value, "dir": t.user_attrs["model_dir"], "trial": t.number, "model": t.params["model"]}
+            for t in done[:keep]]
 
 
 class AfterStartup(optuna.pruners.BasePruner):
@@ -191,9 +205,7 @@ def run_study(study: optuna.Study, ctx: SweepContext, total_trials: int, timeout
               callbacks: list[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] | None = None) -> int:
     """Run what is missing of `total_trials`; returns how many trials this call ran."""
     missing = max(0, total_trials - finished(study))
-    best = study.best_trial if any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials) else None
-    if best is not None and best.user_attrs.get("model_dir") and Path(best.user_attrs["model_dir"]).exists():
-        ctx.best = {"score": best.value, "dir": best.user_attrs["model_dir"], "trial": best.number}
+    ctx.kept = kept_models(study, ctx.metric, ctx.keep)  # a resumed study goes on from the models it kept
     if missing:
         study.optimize(make_objective(ctx), n_trials=missing, timeout=timeout_s, callbacks=callbacks or [])
     return missing

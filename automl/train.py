@@ -67,6 +67,9 @@ class TrialConfig:
     bucket_chunk_batches: int = 50  # sort by length within shuffled chunks of 50 batches
     divergence_factor: float = 1e3  # a loss 1000x the first step's has diverged, even if finite
     checkpoint_dir: Path | None = None  # write the best model here at save steps (atomically); None: never
+    # A model's own optimizer where it has one (`configure_optimizer`): scratch nets update only the
+    # embedding rows a batch touched (sparse gradients, LazyAdam). False: AdamW over everything.
+    model_optimizer: bool = True
 
 
 class HistoryEntry(NamedTuple):
@@ -199,6 +202,17 @@ def predict(model: TaskModel, examples: Sequence[Example], batch_size: int = 64,
     return out
 
 
+def predict_logits(model: TaskModel, examples: Sequence[Example], batch_size: int = 64, *, bf16: bool = False
+                   ) -> torch.Tensor:
+    """The model's raw outputs (batch-first, fp32 on the CPU), in the order of `examples`. Sequence outputs
+    of different lengths are not stacked: classification and scores only."""
+    rows: list[torch.Tensor | None] = [None] * len(examples)
+    for indices, _, logits, _ in _inference(model, examples, batch_size, bf16, with_targets=False):
+        for i, row in zip(indices, logits.float().cpu(), strict=True):
+            rows[i] = row
+    return torch.stack([r for r in rows if r is not None]) if examples else torch.empty(0)
+
+
 def run_trial(config: TrialConfig, model: TaskModel, train: list[Example], dev: list[Example],
               report: Report | None = None, *, on_log: Callable[[HistoryEntry], None] | None = None) -> TrialResult:
     """Fine-tune `model` on `train`, evaluate on `dev`, return the best dev score (weights restored to it).
@@ -225,6 +239,8 @@ def run_trial(config: TrialConfig, model: TaskModel, train: list[Example], dev: 
     rng = random.Random(config.seed)
     model.to(device)
     optimizer = _optimizer(model, config)
+    # clip_grad_norm_ rejects sparse gradients: clip the dense ones (sparse rows are few and Adam-scaled)
+    dense = [p for m in model.modules() if not getattr(m, "sparse", False) for p in m.parameters(recurse=False)]
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, _warmup_linear(total_steps, config.warmup_ratio))
     lengths = [model.length(e) for e in train]
     dev_lengths = [model.length(e) for e in dev]
@@ -318,7 +334,7 @@ def run_trial(config: TrialConfig, model: TaskModel, train: list[Example], dev: 
                 if not math.isfinite(value) or value > config.divergence_factor * max(first_loss, 1e-3):
                     raise DivergedError(step + 1, value, config.learning_rate)
                 loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm, foreach=foreach_clip)
+                torch.nn.utils.clip_grad_norm_(dense, config.max_grad_norm, foreach=foreach_clip)
                 optimizer.step()
                 schedule.step()
                 optimizer.zero_grad(set_to_none=True)
@@ -374,6 +390,11 @@ def _want_bf16(setting: bool | str, device: torch.device, family: str) -> bool:
 
 
 def _optimizer(model: TaskModel, config: TrialConfig) -> torch.optim.Optimizer:
+    own = getattr(model, "configure_optimizer", None)
+    if config.model_optimizer and callable(own):
+        chosen = own(config.learning_rate, config.weight_decay)
+        if chosen is not None:
+            return chosen  # type: ignore[no-any-return]
     decay: list[torch.nn.Parameter] = []
     no_decay: list[torch.nn.Parameter] = []
     for name, parameter in model.named_parameters():

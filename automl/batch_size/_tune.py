@@ -46,7 +46,8 @@ def tune_batch_size(
 ) -> SearchResult:
     """The largest batch size for `model` on `examples` (at their longest), probed with real AdamW steps.
 
-    Cached under (model_name, model.max_length, device, budget).  A budget left to the default is keyed by
+    Cached under (model_name, model.max_length, device, budget, cap): a search capped lower or higher
+    is another question.  A budget left to the default is keyed by
     the share and the budget in whole GiB, so a machine with about as much memory free reuses the answer
     and a busier one probes again.  `result.log_lines()` is the probe log for the report.
     """
@@ -56,7 +57,7 @@ def tune_batch_size(
     else:
         budget = memory_budget_bytes
         budget_label = f"{budget} B"
-    key = (model_name, model.max_length, device_label(device), budget_label)
+    key = (model_name, model.max_length, device_label(device), budget_label, f"cap {cap}")
 
     def compute() -> SearchResult:
         probe = TorchProbe(model, examples, device, steps=steps, memory_budget_bytes=budget)

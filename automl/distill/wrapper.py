@@ -178,13 +178,11 @@ class DistillStudent(TaskModel):
     def targets(self, examples: list[Example]) -> list[Any]:
         return self.student.targets(examples)
 
-    def configure_optimizer(self, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
-        """The student's own optimizer where it has one (scratch nets: sparse embeddings + LazyAdam)."""
+    def configure_optimizer(self, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer | None:
+        """The student's own optimizer where it has one (scratch nets: sparse embeddings + LazyAdam);
+        None leaves the choice to the training loop."""
         own = getattr(self.student, "configure_optimizer", None)
-        if callable(own):
-            return own(lr, weight_decay)  # type: ignore[no-any-return]
-        return torch.optim.AdamW([p for p in self.student.parameters() if p.requires_grad], lr=lr,
-                                 weight_decay=weight_decay)
+        return own(lr, weight_decay) if callable(own) else None
 
     def save(self, directory: Path) -> None:
         self.student.save(directory)

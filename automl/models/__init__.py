@@ -117,6 +117,10 @@ def load_model(directory: str | Path) -> TaskModel:
         from automl.models.scratch import ScratchModel
 
         return ScratchModel.load(directory)
+    if family == "ensemble":
+        from automl.models.ensemble import EnsembleModel
+
+        return EnsembleModel.load(directory)
     raise UserError(f"{meta_path} names family {family!r}, which automl cannot load",
                     fix="it was written by a newer or different tool; retrain it with this version")
 

@@ -70,6 +70,16 @@ class TaskModel(nn.Module, ABC):
         a label name (ABS-1/2/5 binary), a tuple of label names (ABS-3), a float (ABS-5 score),
         a tuple of tags per token of the original example (ABS-6)."""
 
+    def serve(self, examples: list[Example]) -> list[Any]:
+        """Predictions for one request batch the way a server runs it: encode, forward, decode, no
+        gradients. Families with a leaner inference form override it (same predictions, less work)."""
+        device = next(self.parameters()).device
+        with torch.inference_mode():
+            batch = self.collate(examples, with_targets=False)
+            if device.type != "cpu":
+                batch = {k: v.to(device) for k, v in batch.items()}
+            return self.decode(self(**batch).logits, batch)
+
     def targets(self, examples: list[Example]) -> list[Any]:
         """The gold answers in the same terms as `decode` returns."""
         task = self.labels.task

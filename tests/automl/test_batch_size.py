@@ -515,4 +515,7 @@ def test_tune_batch_size_probes_once(cache_dir: Path, monkeypatch: pytest.Monkey
     second = tune_batch_size(model, EXAMPLES, model_name="char-cnn", memory_budget_bytes=60 * MiB, margin=0.0)
     assert second.cached and second.best == first.best
     stored = json.loads((cache_dir / "batch_size.json").read_text())["entries"]
-    assert list(stored) == [f"char-cnn|256|cpu|{60 * MiB} B"]
+    assert list(stored) == [f"char-cnn|256|cpu|{60 * MiB} B|cap 1024"]
+    monkeypatch.undo()  # another cap is another question: probed again, not answered with a larger size
+    capped = tune_batch_size(model, EXAMPLES, model_name="char-cnn", memory_budget_bytes=60 * MiB, margin=0.0, cap=16)
+    assert not capped.cached and capped.best <= 16

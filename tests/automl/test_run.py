@@ -48,7 +48,15 @@ def test_run_writes_report_model_and_resumes(splits: dict[str, Path], tmp_path: 
     report = json.loads((out / "report.json").read_text())
     for key in ("task", "model", "test", "dev", "best_params", "qps", "batch_size_search", "trials", "baseline"):
         assert key in report
-    assert report["task"] == "ABS-1" and report["model"]["name"] == "bow"
+    assert report["task"] == "ABS-1"
+    if report["ensemble"] is None:  # the best trial's model itself
+        assert report["model"]["name"] == "bow" and report["best_single"] is None
+    else:  # two bow trials mixed: chosen only for a better dev score, the single model still reported
+        single, ensemble = report["best_single"], report["ensemble"]
+        assert report["model"]["name"].startswith("ensemble(bow#") and report["model"]["family"] == "ensemble"
+        assert single["name"] == "bow" and report["dev"]["accuracy"] > single["dev"]["accuracy"]
+        assert len(ensemble["members"]) == 2 and Path(ensemble["dir"]) == Path(report["model"]["dir"])
+        assert single["test"]["accuracy"] > 0.5 and single["qps"]["batch_1"] > report["qps"]["batch_1"]
     assert 0.5 < report["test"]["accuracy"] <= 1.0  # real training on real reviews: better than chance
     assert report["qps"]["batch_1"] > 0 and report["qps"]["batch_32"] > 0
     assert report["batch_size_search"] and all({"size", "fits"} <= set(p) for p in report["batch_size_search"])

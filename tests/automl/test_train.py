@@ -128,6 +128,23 @@ def test_trial_learns_reports_and_keeps_the_best(tiny: ModelSpec, data) -> None:
         pytest.approx(result.score))
 
 
+@pytest.mark.parametrize("own", [True, False])
+def test_scratch_nets_train_with_their_own_sparse_optimizer(data, own: bool) -> None:  # noqa: ANN001
+    from automl.models.scratch import LazyAdam
+
+    train, dev = data
+    model = build_model(resolve_model("bow"), label_space("ABS-1", train, dev), train, 64, "zh")
+    seen: list[torch.optim.Optimizer] = []
+    original = model.configure_optimizer
+    model.configure_optimizer = lambda lr, wd: seen.append(original(lr, wd)) or seen[-1]  # type: ignore[method-assign]
+    config = TrialConfig(learning_rate=3e-3, epochs=5, batch_size=32, patience=None, threads=1, model_optimizer=own)
+    result = run_trial(config, model, train, dev)
+    assert model.bag.sparse is own and len(seen) == int(own)
+    assert not own or isinstance(seen[0], LazyAdam)
+    losses = [h.train_loss for h in result.history]
+    assert losses[-1] < losses[0] and result.score > 0.6
+
+
 def test_early_stopping(tiny: ModelSpec, data) -> None:  # noqa: ANN001
     train, dev = data
     config = TrialConfig(learning_rate=0.0, epochs=5, batch_size=32, patience=2, eval_steps=2, threads=1)

@@ -191,23 +191,24 @@ class ScratchModel(TaskModel):
         ]
         return [i for i in self.bigram_vocab.encode(grams) if i > 1]
 
+    def _bag_ids(self, units: list[str]) -> list[int]:
+        """A BOW's one bag: unit ids, then its known n-gram ids after the unit table."""
+        ids = self.vocab.encode(units)
+        if self.hparams["bigrams"] and self.bigram_vocab is not None:
+            offset = len(self.vocab)
+            ids += [offset + b for b in self._bag_ngram_ids(units)]
+        return ids
+
     def _encode(self, units_list: list[list[str]], suffix: str = "") -> dict[str, torch.Tensor]:
         """ids (and bigram ids) of a batch of unit sequences, padded to the longest."""
         use_bigrams = self.hparams["bigrams"] and self.bigram_vocab is not None
         out: dict[str, torch.Tensor] = {
             "lengths" + suffix: torch.tensor([max(len(u), 1) for u in units_list])
         }
-        ids = [self.vocab.encode(u) for u in units_list]
         if self.family == "bow" and not self.tagging:
-            if use_bigrams:  # one bag: unit ids, then known n-gram ids after the unit table
-                offset = len(self.vocab)
-                ids = [
-                    i + [offset + b for b in self._bag_ngram_ids(u)]
-                    for i, u in zip(ids, units_list, strict=True)
-                ]
-            out["input_ids" + suffix] = _pad(ids)
+            out["input_ids" + suffix] = _pad([self._bag_ids(u) for u in units_list])
             return out
-        out["input_ids" + suffix] = _pad(ids)
+        out["input_ids" + suffix] = _pad([self.vocab.encode(u) for u in units_list])
         if use_bigrams:
             bi = [self._bigram_ids(u) for u in units_list]
             out["bigram_left" + suffix] = _pad([b[:-1] for b in bi])
@@ -318,6 +319,41 @@ class ScratchModel(TaskModel):
             else:
                 loss = F.cross_entropy(emissions[mask], y[mask])
         return Output(loss=loss, logits=emissions)
+
+    # -- serving --------------------------------------------------------------------------------
+
+    def serve(self, examples: list[Example]) -> list[Any]:
+        """A linear BOW (fastText's shape: bag mean -> one Linear) folds its head into the table: a unit's
+        row becomes its class scores, E @ W.T, so a query is one `embedding_bag` over C columns instead
+        of D, with no padding and no module calls. Same logits up to rounding; other models: the
+        collate/forward/decode path."""
+        if not self._foldable():
+            return super().serve(examples)
+        table, bias = self._folded()
+        rows = [self._bag_ids(self.units(e.text)) for e in examples]
+        with torch.inference_mode():
+            flat = torch.tensor([i for row in rows for i in row], dtype=torch.long)
+            offsets = torch.tensor([0, *[len(r) for r in rows[:-1]]]).cumsum(0)
+            logits = F.embedding_bag(flat, table, offsets, mode=self.hparams["bag"], padding_idx=0) + bias
+        return self.decode(logits, {})
+
+    def _foldable(self) -> bool:
+        return (self.family == "bow" and not self.tagging and not self.pair and not self.training
+                and not self.labels.regression and "feature_mean" not in self.stats
+                and isinstance(self.head, nn.Sequential) and len(self.head) == 2
+                and isinstance(self.head[-1], nn.Linear))
+
+    def _folded(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(E @ W.T, b) in fp32, recomputed when the weights change."""
+        assert isinstance(self.head, nn.Sequential)
+        linear = self.head[-1]
+        key = tuple((t.data_ptr(), t._version) for t in (self.bag.weight, linear.weight, linear.bias))
+        if getattr(self, "_fold_key", None) != key:
+            with torch.no_grad():
+                table = self.bag.weight.float() @ linear.weight.float().T
+            self._fold = (table, linear.bias.detach().float().clone())
+            self._fold_key = key
+        return self._fold
 
     # -- output ---------------------------------------------------------------------------------
 

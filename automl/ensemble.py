@@ -1,0 +1,110 @@
+"""Ensemble selection after a sweep (Caruana et al., 2004; AutoGluon's and auto-sklearn's last step).
+
+The sweep keeps the models of its best few trials. Greedy forward selection with replacement adds, one at
+a time, the model that most improves the mean-probability ensemble's dev score; the counts become the
+weights, and the best-scoring prefix of the additions is kept. The ensemble replaces the best single model
+only when its dev score is better and it fixes clearly more dev examples than it breaks (McNemar, 2
+sigma): the test split never takes part in the choice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from advisor.dataset import Example
+from automl.metrics import evaluate, higher_is_better
+from automl.models.base import LabelSpace, TaskModel
+from automl.models.ensemble import EnsembleModel, can_ensemble, decode_probabilities, probabilities
+
+ROUNDS = 20  # additions; Caruana's ensembles settle well before 20 with a handful of candidates
+
+
+@dataclass
+class Selection:
+    counts: list[int]  # times each candidate was added; weight = count / sum
+    score: float  # the ensemble's dev score
+    history: list[float]  # dev score after each addition
+
+
+def greedy_selection(probs: Sequence[torch.Tensor], score: Callable[[torch.Tensor], float], higher: bool = True,
+                     rounds: int = ROUNDS) -> Selection:
+    """Forward selection with replacement over candidates' dev probabilities (each n x classes)."""
+    if not probs:
+        raise ValueError("greedy_selection needs at least one candidate's probabilities.")
+    better = (lambda a, b: a > b) if higher else (lambda a, b: a < b)
+    counts = [0] * len(probs)
+    total = torch.zeros_like(probs[0])
+    history: list[float] = []
+    best: Selection | None = None
+    for _ in range(rounds):
+        scored = [(score((total + p) / (sum(counts) + 1)), i) for i, p in enumerate(probs)]
+        value, pick = scored[0]
+        for candidate_value, i in scored[1:]:
+            if better(candidate_value, value):  # ties keep the earlier (better single) candidate
+                value, pick = candidate_value, i
+        counts[pick] += 1
+        total += probs[pick]
+        history.append(value)
+        if best is None or better(value, best.score):
+            best = Selection(list(counts), value, [])
+    assert best is not None
+    best.history = history
+    return best
+
+
+def clearly_better(fixed: int, broken: int, z: float = 2.0) -> bool:
+    """McNemar's test on the dev examples where two models disagree: the ensemble gets `fixed` right that
+    the best model got wrong and `broken` the other way round. Under "no better" the difference has
+    standard deviation sqrt(fixed + broken); ask for `z` of them, so an ensemble that serves several times
+    slower is not taken for a one-example gain on dev."""
+    return fixed - broken >= max(1.0, z * (fixed + broken) ** 0.5)
+
+
+def dev_probabilities(model: TaskModel, examples: Sequence[Example], batch_size: int = 128) -> torch.Tensor:
+    from automl.train import predict_logits
+
+    return probabilities(model.labels, predict_logits(model, examples, batch_size))
+
+
+def select_ensemble(candidates: Sequence[tuple[str, Path]], dev: list[Example], labels: LabelSpace,
+                    metric: str) -> tuple[EnsembleModel, dict[str, Any]] | None:
+    """The ensemble of saved models `candidates` ((name, folder), best first) that scores best on `dev`,
+    with its report entry; None when it is a single model (no ensemble beats it) or cannot be formed."""
+    from automl.models import load_model
+
+    if len(candidates) < 2 or not can_ensemble(labels):
+        return None
+    models = [load_model(folder) for _, folder in candidates]
+    probs = [dev_probabilities(m, dev) for m in models]
+    golds = models[0].targets(dev)
+
+    def score(p: torch.Tensor) -> float:
+        return evaluate(labels.task, labels, golds, decode_probabilities(labels, p))[metric]
+
+    singles = [score(p) for p in probs]
+    chosen = greedy_selection(probs, score, higher_is_better(metric))
+    kept = [i for i, c in enumerate(chosen.counts) if c]
+    if len(kept) < 2:
+        return None
+    ensemble = EnsembleModel([models[i] for i in kept], [float(chosen.counts[i]) for i in kept],
+                             [candidates[i][0] for i in kept])
+    mean = sum(probs[i] * chosen.counts[i] for i in kept) / sum(chosen.counts)
+    assert isinstance(mean, torch.Tensor)
+    mixed = decode_probabilities(labels, mean)
+    alone = decode_probabilities(labels, probs[0])
+    fixed = sum(m == g != a for m, a, g in zip(mixed, alone, golds, strict=True))
+    broken = sum(a == g != m for m, a, g in zip(mixed, alone, golds, strict=True))
+    info = {
+        "dev": evaluate(labels.task, labels, golds, mixed),
+        "versus_best": {"fixed": fixed, "broken": broken, "clear": clearly_better(fixed, broken)},
+        "members": [{"name": candidates[i][0], "dir": str(candidates[i][1]), "weight": w, "dev": singles[i]}
+                    for i, w in zip(kept, ensemble.weights, strict=True)],
+        "candidates": [{"name": n, "dir": str(d), "dev": s} for (n, d), s in zip(candidates, singles, strict=True)],
+        "selection_history": chosen.history,
+    }
+    return ensemble, info

