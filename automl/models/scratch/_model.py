@@ -345,8 +345,9 @@ class ScratchModel(TaskModel):
 
     def _folded(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(E @ W.T, b) in fp32, recomputed when the weights change."""
-        assert isinstance(self.head, nn.Sequential)
+        assert isinstance(self.head, nn.Sequential) and isinstance(self.bag, nn.EmbeddingBag)
         linear = self.head[-1]
+        assert isinstance(linear, nn.Linear)
         key = tuple((t.data_ptr(), t._version) for t in (self.bag.weight, linear.weight, linear.bias))
         if getattr(self, "_fold_key", None) != key:
             with torch.no_grad():
