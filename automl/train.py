@@ -233,7 +233,7 @@ def run_trial(config: TrialConfig, model: TaskModel, train: list[Example], dev: 
     save_steps = config.save_steps or eval_steps * 10
     steps_per_epoch = math.ceil(len(train) / config.batch_size)
     total_steps = config.max_steps or max(1, math.ceil(steps_per_epoch * config.epochs))
-    use_bf16 = _want_bf16(config.bf16, device, model.family)
+    use_bf16 = wants_bf16(config.bf16, device, model.family)
     foreach_clip = device.type in ("cpu", "cuda")  # one norm kernel over all gradients (torch's default: CUDA only)
 
     rng = random.Random(config.seed)
@@ -381,7 +381,9 @@ def run_trial(config: TrialConfig, model: TaskModel, train: list[Example], dev: 
 # -- helpers ---------------------------------------------------------------------------------------------
 
 
-def _want_bf16(setting: bool | str, device: torch.device, family: str) -> bool:
+def wants_bf16(setting: bool | str, device: torch.device, family: str) -> bool:
+    """Whether a trial trains under bf16 autocast: "auto" where the hardware has bf16 matmuls, except
+    GRU/LSTM on CPU (their bf16 kernels are slower there)."""
     if setting == "auto":
         if device.type == "cpu" and family in _BF16_SLOW_ON_CPU:
             return False

@@ -13,6 +13,7 @@ and print teacher / student / baseline side by side with the ratios.
 
     python benchmarks/distill_must_show.py --work runs/must_show            # both
     python benchmarks/distill_must_show.py --work runs/must_show --only ner # one
+    python benchmarks/distill_must_show.py --only reviews --reviews-run runs/reviews  # teacher from the demo
 
 Finished steps are reused (a teacher run with a report.json, a distill run with a report.json): delete the
 folder to measure again. Run it alone: the figures are wall-clock QPS on shared cores.
@@ -58,9 +59,9 @@ def model_dir(report: dict[str, Any], out: Path) -> Path:
 
 
 def reviews(work: Path, demo: dict[str, Path], args: argparse.Namespace) -> dict[str, Any]:
-    first = automl_run(demo, work / "reviews_run", ["cnn", "lstm", "bow"], args.run_trials, args.run_epochs,
-                       args.run_minutes)
-    teacher_dir, note = model_dir(first, work / "reviews_run"), f"teacher: best of automl run ({first['model']['name']})"
+    run_dir = args.reviews_run or work / "reviews_run"
+    first = automl_run(demo, run_dir, ["cnn", "lstm", "bow"], args.run_trials, args.run_epochs, args.run_minutes)
+    teacher_dir, note = model_dir(first, run_dir), f"teacher: best of automl run ({first['model']['name']})"
     if first["model"]["family"] == "bow":
         second = automl_run(demo, work / "reviews_run_no_bow", ["cnn", "lstm"], args.run_trials, args.run_epochs,
                             args.run_minutes)
@@ -135,6 +136,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work", type=Path, default=Path("runs/must_show"))
     parser.add_argument("--only", choices=["reviews", "ner"], default=None)
+    parser.add_argument("--reviews-run", type=Path, default=None,
+                        help="a finished `automl run` on the demo reviews (e.g. runs/reviews from scripts/demo.sh) "
+                             "whose best model is the teacher; default: run one in --work")
     parser.add_argument("--run-trials", type=int, default=6, help="automl run trials for the reviews teacher")
     parser.add_argument("--run-epochs", type=int, default=4)
     parser.add_argument("--run-minutes", type=float, default=12.0)

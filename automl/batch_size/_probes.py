@@ -316,6 +316,7 @@ class TorchProbe:
         warmup: bool = True,
         cpu_measure: str = "tensors",
         ram_limit_bytes: int | None = None,
+        bf16: bool = False,
     ) -> None:
         import torch
 
@@ -336,6 +337,7 @@ class TorchProbe:
         self.longest = max(examples, key=model.length)
         self.steps = steps
         self.lr = lr
+        self.bf16 = bf16  # the probe steps run as the trial will: under bf16 autocast when it trains so
         self._warmup_pending = warmup
         if cpu_measure not in CPU_MEASURES:
             raise ValueError(f"cpu_measure is one of {CPU_MEASURES}, but got {cpu_measure=}.")
@@ -430,13 +432,16 @@ class TorchProbe:
     def _steps(self, size: int, steps: int) -> None:
         import torch
 
+        from automl.train import autocast
+
         model = self.model
         batch = {k: v.to(self.device) for k, v in model.collate([self.longest] * size).items()}
         model.train()
         optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=self.lr)
         for _ in range(steps):
             optimizer.zero_grad(set_to_none=True)
-            loss = model(**batch).loss
+            with autocast(self.device, self.bf16):
+                loss = model(**batch).loss
             if loss is None:
                 raise ValueError(
                     f"{type(model).__name__}.forward returned no loss: the probe's batch comes from "

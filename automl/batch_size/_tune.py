@@ -43,11 +43,13 @@ def tune_batch_size(
     margin: float = 0.05,
     use_cache: bool = True,
     cache_file: Path | None = None,
+    bf16: bool | str = "auto",
 ) -> SearchResult:
     """The largest batch size for `model` on `examples` (at their longest), probed with real AdamW steps.
 
-    Cached under (model_name, model.max_length, device, budget, cap): a search capped lower or higher
-    is another question.  A budget left to the default is keyed by
+    Cached under (model_name, model.max_length, device, budget, cap, precision): a search capped lower
+    or higher is another question. `bf16` as in `TrialConfig`: the probe steps run in the precision the
+    trials will train in (autocast keeps bf16 copies of activations, so the peaks differ).  A budget left to the default is keyed by
     the share and the budget in whole GiB, so a machine with about as much memory free reuses the answer
     and a busier one probes again.  `result.log_lines()` is the probe log for the report.
     """
@@ -57,10 +59,15 @@ def tune_batch_size(
     else:
         budget = memory_budget_bytes
         budget_label = f"{budget} B"
-    key = (model_name, model.max_length, device_label(device), budget_label, f"cap {cap}")
+    import torch
+
+    from automl.train import wants_bf16
+
+    use_bf16 = wants_bf16(bf16, torch.device(device), model.family)
+    key = (model_name, model.max_length, device_label(device), budget_label, f"cap {cap}", "bf16" if use_bf16 else "fp32")
 
     def compute() -> SearchResult:
-        probe = TorchProbe(model, examples, device, steps=steps, memory_budget_bytes=budget)
+        probe = TorchProbe(model, examples, device, steps=steps, memory_budget_bytes=budget, bf16=use_bf16)
         return find_max_batch_size(
             probe, budget_bytes=probe.budget_bytes, start=start, cap=cap, step=step, margin=margin
         )
