@@ -163,7 +163,7 @@ def inspect_dataset(ds: Dataset) -> FileReport:
         per_label = Counter(e.label for e in ex if e.label is not None)
     examples_per_label = dict(sorted(per_label.items(), key=lambda kv: (-kv[1], kv[0])))
 
-    length_of, lengths = _lengths(ds.task, ex)
+    length_of, lengths = input_lengths(ds.task, ex)
     stats = _stats(lengths)
     target = _stats([len(e.target or "") for e in ex]) if ds.task == TEXT_GENERATION else None
     max_length = min(LENGTH_CAP, max(LENGTH_STEP, math.ceil(stats.p95 / LENGTH_STEP) * LENGTH_STEP))
@@ -218,7 +218,8 @@ def _discrete(ex: list[Example]) -> bool:
     return all((e.label or "").strip() in ("0", "1") for e in ex)
 
 
-def _lengths(task: str, ex: list[Example]) -> tuple[str, list[int]]:
+def input_lengths(task: str, ex: list[Example]) -> tuple[str, list[int]]:
+    """What the length statistics measure for this task (its name) and each example's length in characters."""
     if task in (PAIR_CLASSIFICATION, TEXT_MATCHING):
         return "text_a + text_b", [len(e.text) + len(e.text_b or "") for e in ex]
     if task == READING_COMPREHENSION:

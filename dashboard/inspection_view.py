@@ -10,7 +10,7 @@ import streamlit as st
 
 from advisor.datafile import read_dataset
 from advisor.inspection import MIN_PER_LABEL, FileReport, Inspection, Repeat
-from advisor.inspection import _lengths as measured_lengths  # the lengths the report's percentiles are of
+from advisor.inspection import input_lengths  # the lengths the report's percentiles are of
 
 TOP_LABELS = 40  # bars drawn; the table below has every label
 
@@ -19,7 +19,7 @@ TOP_LABELS = 40  # bars drawn; the table below has every label
 def text_lengths(path: str, task: str, mtime: float) -> list[int]:
     """Every row's length, measured as the inspection measures it (`mtime` keys the cache to the file)."""
     ds = read_dataset(path, task)
-    return measured_lengths(ds.task, ds.examples)[1]
+    return input_lengths(ds.task, ds.examples)[1]
 
 
 def length_histogram(report: FileReport, lengths: list[int]) -> go.Figure:

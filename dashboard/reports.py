@@ -18,7 +18,7 @@ DISTILL_ROLES = ("teacher", "student", "baseline")
 @dataclass
 class ModelEntry:
     run: str  # the run folder
-    role: str  # best (of a sweep) | baseline | teacher | student
+    role: str  # best (of a sweep) | single (its best single model, when best is an ensemble) | baseline | teacher | student
     name: str
     metric: str  # the run's metric
     test: dict[str, float]
@@ -72,6 +72,8 @@ def entries(path: Path) -> list[ModelEntry]:
     except (KeyError, TypeError) as exc:
         raise UserError(f"{path}: not a report `automl run` writes (missing {exc}).",
                         "Re-run `automl run` with the same --out to rewrite it.") from None
+    if isinstance(report.get("best_single"), dict):  # the run chose an ensemble: its best member alone
+        found.append(_entry(run, "single", report["best_single"], metric))
     if isinstance(report.get("baseline"), dict):
         found.append(_entry(run, "baseline", report["baseline"], metric))
     return found

@@ -80,3 +80,17 @@ def test_report_entries(tmp_path: Path) -> None:
     path.write_text(json.dumps({"task": "ABS-1"}), encoding="utf-8")
     with pytest.raises(Exception, match="not a report"):
         reports.entries(path)
+
+
+def test_a_run_that_chose_an_ensemble_shows_its_best_single_model_too(tmp_path: Path) -> None:
+    path = tmp_path / "report.json"
+    run = {"task": "ABS-1", "metric": "accuracy", "test": {"accuracy": 0.87}, "qps": {"batch_1": 150.0, "batch_32": 900.0},
+           "model": {"name": "ensemble(bow#3 + gru#1)", "family": "ensemble", "dir": "m/ensemble"},
+           "best_single": {"name": "bow", "dir": "m/trial-3", "test": {"accuracy": 0.85},
+                           "qps": {"batch_1": 4000.0, "batch_32": 20000.0}},
+           "baseline": {"name": "tfidf", "test": {"accuracy": 0.853}}}
+    path.write_text(json.dumps(run), encoding="utf-8")
+    found = reports.entries(path)
+    assert [(m.role, m.name, m.qps(1), m.test["accuracy"]) for m in found] == [
+        ("best", "ensemble(bow#3 + gru#1)", 150.0, 0.87), ("single", "bow", 4000.0, 0.85),
+        ("baseline", "tfidf", None, 0.853)]
