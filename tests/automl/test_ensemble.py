@@ -135,10 +135,10 @@ def test_selection_over_saved_models_scores_on_dev(trained, tmp_path: Path) -> N
     assert select_ensemble(folders[:1], dev, models[0].labels, "accuracy") is None
 
 
-def test_clearly_better_needs_two_sigma() -> None:
+def test_clearly_better_is_a_one_sided_mcnemar_test() -> None:
     from automl.ensemble import clearly_better
 
-    assert not clearly_better(1, 0)  # one example: noise
-    assert clearly_better(4, 0) and not clearly_better(3, 0)  # 4 >= 2 * sqrt(4), 3 < 2 * sqrt(3)
-    assert not clearly_better(10, 5)  # 5 < 2 * sqrt(15)
-    assert clearly_better(30, 10) and not clearly_better(0, 0)
+    assert not clearly_better(1, 0) and not clearly_better(0, 0)  # one example: noise
+    assert clearly_better(3, 0) and not clearly_better(2, 0)  # 3 >= 1.645 * sqrt(3) = 2.85; 2 < 2.33
+    assert not clearly_better(56, 40)  # measured on the reviews: +16 of 96 disagreements, 16 < 16.1
+    assert clearly_better(60, 40)
