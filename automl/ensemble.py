@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from advisor.dataset import Example
+from advisor.errors import UserError
 from automl.metrics import evaluate, higher_is_better
 from automl.models.base import LabelSpace, TaskModel
 from automl.models.ensemble import EnsembleModel, can_ensemble, decode_probabilities, probabilities
@@ -79,9 +80,20 @@ def select_ensemble(candidates: Sequence[tuple[str, Path]], dev: list[Example], 
 
     if len(candidates) < 2 or not can_ensemble(labels):
         return None
-    models = [load_model(folder) for _, folder in candidates]
-    probs = [dev_probabilities(m, dev) for m in models]
+    loaded = []
+    for name, folder in candidates:
+        try:
+            loaded.append((name, folder, load_model(folder)))
+        except (UserError, OSError, ValueError, KeyError):
+            continue  # a model folder a killed run left half-written: not a candidate
+    if len(loaded) < 2:
+        return None
+    candidates = [(name, folder) for name, folder, _ in loaded]
+    models = [model for _, _, model in loaded]
     golds = models[0].targets(dev)
+    probs = [dev_probabilities(m, dev) for m in models]
+    if metric not in evaluate(labels.task, labels, golds, decode_probabilities(labels, probs[0])):
+        return None  # e.g. the dev loss: not a score of predictions
 
     def score(p: torch.Tensor) -> float:
         return evaluate(labels.task, labels, golds, decode_probabilities(labels, p))[metric]
@@ -97,10 +109,13 @@ def select_ensemble(candidates: Sequence[tuple[str, Path]], dev: list[Example], 
     assert isinstance(mean, torch.Tensor)
     mixed = decode_probabilities(labels, mean)
     alone = decode_probabilities(labels, probs[0])
-    fixed = sum(m == g != a for m, a, g in zip(mixed, alone, golds, strict=True))
-    broken = sum(a == g != m for m, a, g in zip(mixed, alone, golds, strict=True))
+    right_mixed = [_same(m, g) for m, g in zip(mixed, golds, strict=True)]
+    right_alone = [_same(a, g) for a, g in zip(alone, golds, strict=True)]
+    fixed = sum(m and not a for m, a in zip(right_mixed, right_alone, strict=True))
+    broken = sum(a and not m for m, a in zip(right_mixed, right_alone, strict=True))
     info = {
         "dev": evaluate(labels.task, labels, golds, mixed),
+        "best_single_dev": singles[0],  # scored here, as the ensemble is (fp32), not the trial's own eval
         "versus_best": {"fixed": fixed, "broken": broken, "clear": clearly_better(fixed, broken)},
         "members": [{"name": candidates[i][0], "dir": str(candidates[i][1]), "weight": w, "dev": singles[i]}
                     for i, w in zip(kept, ensemble.weights, strict=True)],
@@ -108,3 +123,10 @@ def select_ensemble(candidates: Sequence[tuple[str, Path]], dev: list[Example], 
         "selection_history": chosen.history,
     }
     return ensemble, info
+
+
+def _same(prediction: Any, gold: Any) -> bool:
+    """Right or wrong on one example; label sets (ABS-3) compare as sets."""
+    if isinstance(prediction, tuple):
+        return frozenset(prediction) == frozenset(gold)
+    return bool(prediction == gold)

@@ -35,9 +35,12 @@ def finish_report(study: Any, splits: Any, options: Any, labels: Any, metric: st
     from automl.metrics import evaluate
     from automl.models import load_model
     from automl.serving import measure_qps
+    from automl.sweep import kept_models
     from automl.train import predict
 
-    best = study.best_trial
+    kept = kept_models(study, metric, max(1, options.ensemble))
+    # the best kept model; Optuna's best_trial breaks ties between equal scores its own way
+    best = study.trials[kept[0]["trial"]] if kept else study.best_trial
     model_dir = Path(best.user_attrs["model_dir"])
     model = load_model(model_dir)
     name, dev_scores = str(best.params["model"]), best.user_attrs.get("dev", {})
@@ -52,7 +55,8 @@ def finish_report(study: Any, splits: Any, options: Any, labels: Any, metric: st
     picked = try_ensemble(study, splits.dev, labels, metric, options.ensemble, options.out / "models", console)
     if picked is not None:
         ensemble_model, ensemble = picked
-        single = {"name": name, "dir": str(model_dir), "dev": dev_scores, "test": test_scores, "qps": qps}
+        single = {"name": name, "dir": str(model_dir), "family": model.family, "parameters": model.num_parameters(),
+                  "size_mb": round(dir_size(model_dir) / 2**20, 2), "dev": dev_scores, "test": test_scores, "qps": qps}
         model, model_dir, dev_scores = ensemble_model, Path(ensemble["dir"]), ensemble["dev"]
         name = "ensemble(" + " + ".join(m["name"] for m in ensemble["members"]) + ")"
         test_scores, qps = test_and_qps(model)
@@ -99,12 +103,11 @@ def try_ensemble(study: Any, dev: list[Any], labels: Any, metric: str, keep: int
     if keep < 2 or len(kept) < 2 or not can_ensemble(labels):
         return None
     picked = select_ensemble([(f"{k['model']}#{k['trial']}", Path(k["dir"])) for k in kept], dev, labels, metric)
-    best = kept[0]["score"]
     if picked is None:
         console.print(f"[dim]ensemble: no mix of the {len(kept)} kept models beats the best one on dev[/]")
         return None
     model, info = picked
-    score = info["dev"][metric]
+    score, best = info["dev"][metric], info["best_single_dev"]
     versus = info["versus_best"]
     if not (score > best if higher_is_better(metric) else score < best) or not versus["clear"]:
         console.print(f"[dim]ensemble of {len(info['members'])}: dev {metric} {score:.4f} vs the best model's {best:.4f} "

@@ -22,7 +22,7 @@ import torch
 from advisor.dataset import Example
 from automl.batch_size import is_out_of_memory
 from automl.metrics import higher_is_better
-from automl.models import build_model, resolve_model
+from automl.models import MODEL_JSON, build_model, resolve_model
 from automl.models.base import LabelSpace
 from automl.train import DivergedError, TrialConfig, run_trial, step_plan
 
@@ -142,7 +142,7 @@ def keep_top(ctx: SweepContext, trial: optuna.Trial, model: Any, score: float) -
 def kept_models(study: optuna.Study, metric: str, keep: int) -> list[dict[str, Any]]:
     """The completed trials whose models are still on disk, best first (at most `keep`)."""
     done = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-            if t.user_attrs.get("model_dir") and Path(t.user_attrs["model_dir"]).exists()]
+            if t.user_attrs.get("model_dir") and (Path(t.user_attrs["model_dir"]) / MODEL_JSON).is_file()]
     done.sort(key=lambda t: (-t.value if higher_is_better(metric) else t.value, t.number))  # type: ignore[operator]
     return [{"score": t.value, "dir": t.user_attrs["model_dir"], "trial": t.number, "model": t.params["model"]}
             for t in done[:keep]]

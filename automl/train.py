@@ -240,7 +240,8 @@ def run_trial(config: TrialConfig, model: TaskModel, train: list[Example], dev: 
     model.to(device)
     optimizer = _optimizer(model, config)
     # clip_grad_norm_ rejects sparse gradients: clip the dense ones (sparse rows are few and Adam-scaled)
-    dense = [p for m in model.modules() if not getattr(m, "sparse", False) for p in m.parameters(recurse=False)]
+    dense = list(dict.fromkeys(p for m in model.modules() if not getattr(m, "sparse", False)
+                               for p in m.parameters(recurse=False)))  # a tied weight counts once
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, _warmup_linear(total_steps, config.warmup_ratio))
     lengths = [model.length(e) for e in train]
     dev_lengths = [model.length(e) for e in dev]

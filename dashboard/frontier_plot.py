@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 
 from dashboard.reports import ModelEntry, pareto_front
 
-SYMBOLS = {"best": "circle", "baseline": "square", "teacher": "star", "student": "diamond"}
+SYMBOLS = {"best": "circle", "single": "circle-open", "baseline": "square", "teacher": "star", "student": "diamond"}
 
 
 def frontier_figure(models: list[ModelEntry], metric: str, batch: int, target_qps: float | None) -> go.Figure:

@@ -9,8 +9,13 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from advisor.datafile import read_dataset
-from advisor.inspection import MIN_PER_LABEL, FileReport, Inspection, Repeat
-from advisor.inspection import input_lengths  # the lengths the report's percentiles are of
+from advisor.inspection import (
+    MIN_PER_LABEL,
+    FileReport,
+    Inspection,
+    Repeat,
+    input_lengths,  # the lengths the report's percentiles are of
+)
 
 TOP_LABELS = 40  # bars drawn; the table below has every label
 

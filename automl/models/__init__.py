@@ -21,7 +21,7 @@ from advisor.dataset import Example
 from advisor.errors import UserError
 from automl.models.base import LabelSpace, TaskModel
 
-__all__ = ["SCRATCH_FAMILIES", "ModelSpec", "build_model", "load_model", "resolve_model"]
+__all__ = ["MODEL_JSON", "SCRATCH_FAMILIES", "ModelSpec", "build_model", "load_model", "resolve_model"]
 
 SCRATCH_FAMILIES = frozenset({"bow", "cnn", "gru", "lstm"})
 MODEL_JSON = "automl_model.json"

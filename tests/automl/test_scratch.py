@@ -302,7 +302,10 @@ def test_lazy_adam_trains_sparse_embeddings() -> None:
     torch.manual_seed(0)
     labels, rows = _tiny("ABS-6")
     model = build_scratch("bow", labels, rows, "zh", 32, **SMALL)
-    optimizer = model.configure_optimizer(lr=3e-2)
+    optimizer = model.configure_optimizer(lr=3e-2, weight_decay=0.01)
+    decay, plain = optimizer.param_groups
+    assert decay["weight_decay"] == 0.01 and plain["weight_decay"] == 0.0  # biases and norms are not decayed
+    assert all(p.ndim >= 2 for p in decay["params"]) and all(p.ndim < 2 for p in plain["params"])
     batch = model.collate(rows)
     losses = []
     for _ in range(15):
@@ -402,6 +405,7 @@ def test_linear_bow_serves_from_the_folded_table_with_the_same_scores(task: str)
     reference = model.decode(logits, batch)
     assert model._foldable()
     assert model.serve(queries) == reference  # batched requests
+    assert model.serve([]) == []
     assert [model.serve([q])[0] for q in queries] == reference  # one at a time
     table, bias = model._folded()
     first = model._bag_ids(model.units(queries[0].text))

@@ -327,18 +327,21 @@ class ScratchModel(TaskModel):
         row becomes its class scores, E @ W.T, so a query is one `embedding_bag` over C columns instead
         of D, with no padding and no module calls. Same logits up to rounding; other models: the
         collate/forward/decode path."""
+        if not examples:
+            return []
         if not self._foldable():
             return super().serve(examples)
         table, bias = self._folded()
         rows = [self._bag_ids(self.units(e.text)) for e in examples]
         with torch.inference_mode():
-            flat = torch.tensor([i for row in rows for i in row], dtype=torch.long)
-            offsets = torch.tensor([0, *[len(r) for r in rows[:-1]]]).cumsum(0)
+            flat = torch.tensor([i for row in rows for i in row], dtype=torch.long, device=table.device)
+            offsets = torch.tensor([0, *[len(r) for r in rows[:-1]]], device=table.device).cumsum(0)
             logits = F.embedding_bag(flat, table, offsets, mode=self.hparams["bag"], padding_idx=0) + bias
         return self.decode(logits, {})
 
     def _foldable(self) -> bool:
         return (self.family == "bow" and not self.tagging and not self.pair and not self.training
+                and self.hparams["bag"] in ("mean", "sum")  # a max of scores is not the scores of a max
                 and not self.labels.regression and "feature_mean" not in self.stats
                 and isinstance(self.head, nn.Sequential) and len(self.head) == 2
                 and isinstance(self.head[-1], nn.Linear))
@@ -389,7 +392,12 @@ class ScratchModel(TaskModel):
         for module in self.modules():
             if isinstance(module, (nn.Embedding, nn.EmbeddingBag)):
                 module.sparse = True
-        return LazyAdam(self.parameters(), lr=lr, weight_decay=weight_decay)
+        decay: list[nn.Parameter] = []
+        plain: list[nn.Parameter] = []
+        for name, parameter in self.named_parameters():  # as automl.train: no decay on biases and norms
+            (plain if parameter.ndim < 2 or "norm" in name.lower() else decay).append(parameter)
+        return LazyAdam([{"params": decay, "weight_decay": weight_decay}, {"params": plain, "weight_decay": 0.0}],
+                        lr=lr)
 
     # -- persistence ----------------------------------------------------------------------------
 
