@@ -57,7 +57,7 @@ class SweepContext:
     device: str
     on_step: Callable[[int, str], None] | None = None  # progress: (trial number, message)
     keep: int = 5  # models of the best `keep` trials stay on disk: the ensemble's candidates
-    kept: list[dict[str, Any]] = field(default_factory=list)  # {"score", "dir", "trial"}, best first
+    kept: list[dict[str, Any]] = field(default_factory=list)  # {"score", "dir", "trial", "model"}, best first
 
 
 def progress_resource(step: int, batch_size: int, n_train: int) -> int:
@@ -123,29 +123,44 @@ def improves(score: float, best: float, metric: str) -> bool:
     return score > best if higher_is_better(metric) else score < best
 
 
+def choose_kept(entries: list[dict[str, Any]], keep: int, metric: str) -> list[dict[str, Any]]:
+    """Which models stay on disk, best first: the best of each model first (an ensemble gains from models
+    that err differently; the top five of a sweep are often five of one kind), then the next best.
+    Entries are {"score", "trial", "model", ...}; ties go to the earlier trial."""
+    sign = -1 if higher_is_better(metric) else 1
+    ordered = sorted(entries, key=lambda e: (sign * e["score"], e["trial"]))
+    chosen: list[dict[str, Any]] = []
+    for entry in ordered:
+        if all(entry["model"] != c["model"] for c in chosen):
+            chosen.append(entry)
+    chosen = chosen[:keep]
+    chosen += [e for e in ordered if e not in chosen][: keep - len(chosen)]
+    return sorted(chosen, key=ordered.index)
+
+
 def keep_top(ctx: SweepContext, trial: optuna.Trial, model: Any, score: float) -> None:
-    """Save the model when the trial is among the best `ctx.keep` so far, and drop the one it displaces:
-    a few models on disk (the ensemble's candidates), not one per trial."""
-    if len(ctx.kept) >= ctx.keep and not improves(score, ctx.kept[-1]["score"], ctx.metric):
-        return
+    """Save the model when `choose_kept` keeps the trial, and drop the model it displaces: a few models
+    on disk (the ensemble's candidates), not one per trial."""
     directory = ctx.models_dir / f"trial-{trial.number}"
+    entry = {"score": score, "dir": str(directory), "trial": trial.number, "model": trial.params["model"]}
+    chosen = choose_kept([*ctx.kept, entry], ctx.keep, ctx.metric)
+    if entry not in chosen:
+        return
     model.save(directory)
     trial.set_user_attr("model_dir", str(directory))
-    ctx.kept.append({"score": score, "dir": str(directory), "trial": trial.number})
-    ctx.kept.sort(key=lambda k: k["score"], reverse=higher_is_better(ctx.metric))  # stable: earlier wins ties
-    for dropped in ctx.kept[ctx.keep:]:
-        if Path(dropped["dir"]) != directory and Path(dropped["dir"]).exists():
+    for dropped in ctx.kept:
+        if dropped not in chosen and Path(dropped["dir"]).exists():
             shutil.rmtree(dropped["dir"])
-    del ctx.kept[ctx.keep:]
+    ctx.kept = chosen
 
 
 def kept_models(study: optuna.Study, metric: str, keep: int) -> list[dict[str, Any]]:
-    """The completed trials whose models are still on disk, best first (at most `keep`)."""
+    """The kept completed trials whose models are on disk, best first (at most `keep`; see choose_kept)."""
     done = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
             if t.user_attrs.get("model_dir") and (Path(t.user_attrs["model_dir"]) / MODEL_JSON).is_file()]
-    done.sort(key=lambda t: (-t.value if higher_is_better(metric) else t.value, t.number))  # type: ignore[operator]
-    return [{"score": t.value, "dir": t.user_attrs["model_dir"], "trial": t.number, "model": t.params["model"]}
-            for t in done[:keep]]
+    entries = [{"score": t.value, "dir": t.user_attrs["model_dir"], "trial": t.number, "model": t.params["model"]}
+               for t in done]
+    return choose_kept(entries, keep, metric)
 
 
 class AfterStartup(optuna.pruners.BasePruner):

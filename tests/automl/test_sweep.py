@@ -33,3 +33,15 @@ def test_progress_is_data_seen_not_steps() -> None:
 def test_direction_and_patience() -> None:
     assert improves(0.9, 0.8, "accuracy") and not improves(0.7, 0.8, "accuracy")
     assert patience_evals(35_000, 64, 8) >= 3 and patience_evals(600, 8, 2) >= 3
+
+
+def test_kept_models_are_the_best_of_each_kind_then_the_next_best() -> None:
+    from automl.sweep import choose_kept
+
+    scores = [("bow", 0.85), ("bow", 0.84), ("bow", 0.84), ("gru", 0.83), ("bow", 0.83), ("cnn", 0.82), ("lstm", 0.80)]
+    entries = [{"score": s, "trial": i, "model": m} for i, (m, s) in enumerate(scores)]
+    chosen = choose_kept(entries, 5, "accuracy")
+    assert [e["trial"] for e in chosen] == [0, 1, 3, 5, 6]  # bow, bow (tie: earlier), gru, cnn, lstm
+    assert [e["trial"] for e in choose_kept(entries, 2, "accuracy")] == [0, 3]
+    assert [e["trial"] for e in choose_kept(entries, 1, "accuracy")] == [0]
+    assert [e["trial"] for e in choose_kept(entries, 3, "loss")] == [6, 5, 3]  # lower is better: lstm, cnn, gru
