@@ -3,8 +3,8 @@
 The sweep keeps the models of its best few trials. Greedy forward selection with replacement adds, one at
 a time, the model that most improves the mean-probability ensemble's dev score; the counts become the
 weights, and the best-scoring prefix of the additions is kept. The ensemble replaces the best single model
-only when its dev score is better and it fixes clearly more dev examples than it breaks (McNemar,
-one-sided 5%): the test split never takes part in the choice.
+only when its dev score is better and it fixes clearly more dev examples than it breaks (McNemar's
+statistic, one standard deviation): the test split never takes part in the choice.
 """
 
 from __future__ import annotations
@@ -58,12 +58,14 @@ def greedy_selection(probs: Sequence[torch.Tensor], score: Callable[[torch.Tenso
     return best
 
 
-def clearly_better(fixed: int, broken: int, z: float = 1.645) -> bool:
-    """McNemar's test, one-sided at 5%, on the dev examples where two models disagree: the ensemble gets
-    `fixed` right that the best model got wrong and `broken` the other way round. Under "no better" the
-    difference has standard deviation sqrt(fixed + broken); ask for `z` of them, so an ensemble that serves
-    several times slower is not taken for a gain of a few dev examples."""
-    return fixed - broken >= max(1.0, z * (fixed + broken) ** 0.5)
+def clearly_better(fixed: int, broken: int, z: float = 1.0) -> bool:
+    """McNemar's statistic on the dev examples where two models disagree: the ensemble gets `fixed` right
+    that the best model got wrong and `broken` the other way round. Under "no better" the difference has
+    standard deviation sqrt(fixed + broken); one of them (`z`) tells a gain from a reshuffle of a few
+    examples (2 models x 150 dev texts: +1 of 1), while a real one-point gain on ~1,700 dev texts passes
+    (+16 of 96). Not a significance test: the same dev set chose the members. The report shows the best
+    single model's test score and QPS beside the ensemble's, so the user weighs the serving cost."""
+    return fixed - broken >= max(2.0, z * (fixed + broken) ** 0.5)
 
 
 def dev_probabilities(model: TaskModel, examples: Sequence[Example], batch_size: int = 128) -> torch.Tensor:
