@@ -4,7 +4,7 @@ The sweep keeps the models of its best few trials. Greedy forward selection with
 a time, the model that most improves the mean-probability ensemble's dev score; the counts become the
 weights, and the best-scoring prefix of the additions is kept. The ensemble replaces the best single model
 only when its dev score is better and it fixes clearly more dev examples than it breaks (McNemar's
-statistic, one standard deviation): the test split never takes part in the choice.
+statistic, one-sided 5%): the test split never takes part in the choice.
 """
 
 from __future__ import annotations
@@ -58,13 +58,14 @@ def greedy_selection(probs: Sequence[torch.Tensor], score: Callable[[torch.Tenso
     return best
 
 
-def clearly_better(fixed: int, broken: int, z: float = 1.0) -> bool:
+def clearly_better(fixed: int, broken: int, z: float = 1.645) -> bool:
     """McNemar's statistic on the dev examples where two models disagree: the ensemble gets `fixed` right
     that the best model got wrong and `broken` the other way round. Under "no better" the difference has
-    standard deviation sqrt(fixed + broken); one of them (`z`) tells a gain from a reshuffle of a few
-    examples (2 models x 150 dev texts: +1 of 1), while a real one-point gain on ~1,700 dev texts passes
-    (+16 of 96). Not a significance test: the same dev set chose the members. The report shows the best
-    single model's test score and QPS beside the ensemble's, so the user weighs the serving cost."""
+    standard deviation sqrt(fixed + broken); ask for `z` of them (one-sided 5%), so a reshuffle of a few
+    examples (2 models x 150 dev texts: +1 of 1) is no gain. Measured on the reviews: the best of each kind
+    mixed +25 of 123 (dev 0.861 vs 0.847), five BOWs only +9 of 97. The same dev set chose the members, so
+    read it as a guard, not a p-value; the report shows the best single model's test score and QPS beside
+    the ensemble's, so the user weighs the serving cost."""
     return fixed - broken >= max(2.0, z * (fixed + broken) ** 0.5)
 
 

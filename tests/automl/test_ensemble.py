@@ -135,9 +135,9 @@ def test_selection_over_saved_models_scores_on_dev(trained, tmp_path: Path) -> N
     assert select_ensemble(folders[:1], dev, models[0].labels, "accuracy") is None
 
 
-def test_clearly_better_asks_one_standard_deviation() -> None:
+def test_clearly_better_is_mcnemars_statistic_one_sided() -> None:
     from automl.ensemble import clearly_better
 
     assert not clearly_better(1, 0) and not clearly_better(0, 0)  # one example: noise
-    assert clearly_better(2, 0) and not clearly_better(5, 3)  # 2 >= sqrt(2); 2 < sqrt(8)
-    assert clearly_better(56, 40) and not clearly_better(53, 44)  # 16 >= 9.8; 9 < 9.85
+    assert clearly_better(3, 0) and not clearly_better(2, 0)  # 3 >= 1.645 * sqrt(3) = 2.85; 2 < 2.33
+    assert clearly_better(74, 49) and not clearly_better(53, 44)  # measured on reviews: 25 >= 18.2; 9 < 16.2
