@@ -511,12 +511,13 @@ def test_tune_batch_size_probes_once(cache_dir: Path, monkeypatch: pytest.Monkey
     def no_probing(self: TorchProbe, size: int) -> ProbeResult:
         raise AssertionError("probed although cached")
 
+    real_probe = TorchProbe.__call__
     monkeypatch.setattr(TorchProbe, "__call__", no_probing)
     second = tune_batch_size(model, EXAMPLES, model_name="char-cnn", memory_budget_bytes=60 * MiB, margin=0.0)
     assert second.cached and second.best == first.best
     stored = json.loads((cache_dir / "batch_size.json").read_text())["entries"]
     assert len(stored) == 1 and list(stored)[0].startswith(f"char-cnn|256|cpu|{60 * MiB} B|cap 1024|")
-    monkeypatch.undo()  # another cap is another question: probed again, not answered with a larger size
+    monkeypatch.setattr(TorchProbe, "__call__", real_probe)  # another cap is another question: probed again
     capped = tune_batch_size(model, EXAMPLES, model_name="char-cnn", memory_budget_bytes=60 * MiB, margin=0.0, cap=16)
     assert not capped.cached and capped.best <= 16
 
