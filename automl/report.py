@@ -52,7 +52,7 @@ def finish_report(study: Any, splits: Any, options: Any, labels: Any, metric: st
 
     test_scores, qps = test_and_qps(model)
     single = ensemble = None
-    picked = try_ensemble(study, splits.dev, labels, metric, options.ensemble, options.out / "models", console)
+    picked = try_ensemble(kept, splits.dev, labels, metric, options.out / "models", console)
     if picked is not None:
         ensemble_model, ensemble = picked
         single = {"name": name, "dir": str(model_dir), "family": model.family, "parameters": model.num_parameters(),
@@ -88,19 +88,17 @@ def finish_report(study: Any, splits: Any, options: Any, labels: Any, metric: st
     return report
 
 
-def try_ensemble(study: Any, dev: list[Any], labels: Any, metric: str, keep: int, models_dir: Path,
+def try_ensemble(kept: list[dict[str, Any]], dev: list[Any], labels: Any, metric: str, models_dir: Path,
                  console: Console) -> tuple[Any, dict[str, Any]] | None:
-    """The ensemble of the kept models when it beats the best single model on dev, saved in
+    """The ensemble of the sweep's kept models (`kept_models`) when it beats the best one on dev, saved in
     `models_dir/ensemble`; None otherwise (said on the console either way)."""
     import shutil
 
     from automl.ensemble import select_ensemble
     from automl.metrics import higher_is_better
     from automl.models.ensemble import can_ensemble
-    from automl.sweep import kept_models
 
-    kept = kept_models(study, metric, keep)
-    if keep < 2 or len(kept) < 2 or not can_ensemble(labels):
+    if len(kept) < 2 or not can_ensemble(labels):
         return None
     picked = select_ensemble([(f"{k['model']}#{k['trial']}", Path(k["dir"])) for k in kept], dev, labels, metric)
     if picked is None:

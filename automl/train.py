@@ -30,7 +30,7 @@ import torch
 
 from advisor.dataset import Example
 from automl.metrics import default_metric, evaluate, higher_is_better
-from automl.models.base import TaskModel
+from automl.models.base import TaskModel, weight_decay_groups
 
 Report = Callable[[float, int], None]
 
@@ -206,11 +206,11 @@ def predict_logits(model: TaskModel, examples: Sequence[Example], batch_size: in
                    ) -> torch.Tensor:
     """The model's raw outputs (batch-first, fp32 on the CPU), in the order of `examples`. Sequence outputs
     of different lengths are not stacked: classification and scores only."""
-    rows: list[torch.Tensor | None] = [None] * len(examples)
+    rows: list[torch.Tensor] = [torch.empty(0)] * len(examples)
     for indices, _, logits, _ in _inference(model, examples, batch_size, bf16, with_targets=False):
         for i, row in zip(indices, logits.float().cpu(), strict=True):
             rows[i] = row
-    return torch.stack([r for r in rows if r is not None]) if examples else torch.empty(0)
+    return torch.stack(rows) if rows else torch.empty(0)
 
 
 def run_trial(config: TrialConfig, model: TaskModel, train: list[Example], dev: list[Example],
@@ -398,17 +398,11 @@ def _optimizer(model: TaskModel, config: TrialConfig) -> torch.optim.Optimizer:
         chosen = own(config.learning_rate, config.weight_decay)
         if chosen is not None:
             return chosen  # type: ignore[no-any-return]
-    decay: list[torch.nn.Parameter] = []
-    no_decay: list[torch.nn.Parameter] = []
-    for name, parameter in model.named_parameters():
-        if not parameter.requires_grad:
-            continue
-        (no_decay if parameter.ndim < 2 or "norm" in name.lower() else decay).append(parameter)
-    groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    groups = weight_decay_groups(model, config.weight_decay)
     # fused: one kernel per step over all parameters instead of ~10 passes per tensor. Measured here on
     # MiniLM-L6, batch 32, bf16: 0.80 -> 0.70 CPU s a step (the optimizer walks all 22.7M parameters, half
     # of them the word embeddings, every step). The same update (AdamW's formula), so the same losses.
-    fused = _fused_adamw_ok(decay + no_decay)
+    fused = _fused_adamw_ok([p for group in groups for p in group["params"]])
     return torch.optim.AdamW(groups, lr=config.learning_rate, fused=True if fused else None)
 
 

@@ -1,7 +1,7 @@
 """The found batch sizes, kept in one JSON file so that a second sweep does not probe again.
 
 The file is `$NLP_ADVISOR_CACHE/batch_size.json`, or `~/.cache/nlp-advisor/batch_size.json`; one entry per
-key (model name, max length, device, budget, cap), holding the whole `SearchResult` so the report can still show
+key (model name, max length, device, budget, cap, precision), holding the whole `SearchResult` so the report can still show
 the probe log.  Writes go through a temporary file and `os.replace`, so a reader never sees half a file; two
 processes writing at once may drop one entry, which only costs a probe next time.
 """
@@ -31,7 +31,7 @@ def cache_path() -> Path:
 
 
 def cache_key(key: Sequence[Hashable] | str) -> str:
-    """(model_name, max_length, device, budget, cap) -> "model_name|max_length|device|budget|cap"."""
+    """(model_name, max_length, device, budget, ...) -> "model_name|max_length|device|budget|..."."""
     return key if isinstance(key, str) else "|".join(str(part) for part in key)
 
 
@@ -83,7 +83,7 @@ def cached_max_batch_size(
 ) -> SearchResult:
     """The cached result for `key`, or `compute()`'s, stored for next time.
 
-    key: (model_name, max_length, device, budget, cap); anything whose parts print stably.
+    key: (model_name, max_length, device, budget, cap, precision); anything whose parts print stably.
     refresh: probe again even when cached (after a driver or torch upgrade, say).
     A result of 0 (nothing fitted) is returned but not stored: it is more often a busy device than a fact.
     """

@@ -49,9 +49,9 @@ def tune_batch_size(
 
     Cached under (model_name, model.max_length, device, budget, cap, precision): a search capped lower
     or higher is another question. `bf16` as in `TrialConfig`: the probe steps run in the precision the
-    trials will train in (autocast keeps bf16 copies of activations, so the peaks differ).  A budget left to the default is keyed by
-    the share and the budget in whole GiB, so a machine with about as much memory free reuses the answer
-    and a busier one probes again.  `result.log_lines()` is the probe log for the report.
+    trials will train in (autocast keeps bf16 copies of activations, so the peaks differ). A budget left to
+    the default is keyed by the share and the budget in whole GiB, so a machine with about as much memory
+    free reuses the answer and a busier one probes again.  `result.log_lines()` is the probe log for the report.
     """
     if memory_budget_bytes is None:
         budget = default_budget(device, budget_share)

@@ -102,3 +102,14 @@ class TaskModel(nn.Module, ABC):
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+def weight_decay_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """Optimizer parameter groups: weight decay on weight matrices, none on biases and norm weights
+    (BERT's and the HF examples' rule); frozen parameters left out."""
+    decay: list[nn.Parameter] = []
+    plain: list[nn.Parameter] = []
+    for name, parameter in model.named_parameters():
+        if parameter.requires_grad:
+            (plain if parameter.ndim < 2 or "norm" in name.lower() else decay).append(parameter)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": plain, "weight_decay": 0.0}]

