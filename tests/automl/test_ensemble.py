@@ -16,7 +16,6 @@ from automl.models.ensemble import EnsembleModel, can_ensemble
 from automl.models.scratch import build_scratch
 from automl.train import TrialConfig, predict, predict_logits, run_trial
 
-DATA = Path(__file__).parents[1] / "data"
 SMALL = {"embedding_dim": 16, "bigram_dim": 8, "hidden": 12}
 
 
