@@ -437,7 +437,11 @@ class TorchProbe:
         model = self.model
         batch = {k: v.to(self.device) for k, v in model.collate([self.longest] * size).items()}
         model.train()
-        optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=self.lr)
+        # the optimizer the trials use (a model's own: sparse embeddings + LazyAdam), so the memory matches
+        own = getattr(model, "configure_optimizer", None)
+        optimizer = own(self.lr, 0.0) if callable(own) else None
+        if optimizer is None:
+            optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=self.lr)
         for _ in range(steps):
             optimizer.zero_grad(set_to_none=True)
             with autocast(self.device, self.bf16):

@@ -6,6 +6,9 @@
 - `relation_kl`: stage TD1 (MiniLMv2), KL between the teacher's and the student's self-attention relations
   (query-key and value-value scaled dot products) split into the same number of relation heads on both
   sides, so teacher and student head counts may differ.
+- `hidden_mse`: TinyBERT's hidden-state loss, for a student cut from the teacher (same width): each kept
+  layer's output against the output of the teacher layer it was copied from, so the layers learn to stand
+  in for the ones that were dropped between them.
 """
 
 from __future__ import annotations
@@ -84,3 +87,22 @@ def relation_kl(student: dict[str, torch.Tensor], teacher: dict[str, torch.Tenso
         else:
             total = total + kl.mean()
     return total
+
+
+def hidden_mse(student: list[torch.Tensor], teacher: list[torch.Tensor], mask: torch.Tensor | None = None,
+               ) -> torch.Tensor:
+    """Mean over layer pairs of the squared error per hidden unit, averaged over real tokens.
+
+    `student[i]` and `teacher[i]`: (batch, seq, hidden) outputs of paired layers; `mask` (batch, seq) marks
+    real tokens (padding does not count)."""
+    if len(student) != len(teacher) or not student:
+        raise ValueError(f"need one teacher layer per student layer, but got {len(student)} and {len(teacher)}.")
+    total = torch.zeros((), dtype=torch.float32, device=student[0].device)
+    for s, t in zip(student, teacher, strict=True):
+        per_token = (s.float() - t.float()).pow(2).mean(-1)  # (batch, seq)
+        if mask is not None:
+            keep = mask.to(per_token.dtype)
+            total = total + (per_token * keep).sum() / keep.sum().clamp(min=1.0)
+        else:
+            total = total + per_token.mean()
+    return total / len(student)

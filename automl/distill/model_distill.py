@@ -100,6 +100,7 @@ class ModelDistillJob:
     seed: int
     td1_epochs: float = 0.0
     relation_heads: int | None = None
+    hidden_weight: float = 1.0  # TD1's hidden-state MSE for a cut student (0: relations only)
     student_hparams: dict[str, Any] | None = None
     patience: int | None = 8
     baseline_train: list[Example] | None = None  # the truth only (no teacher-labeled text); default train
@@ -119,7 +120,8 @@ class ModelDistillJob:
         stages = []
         close: Callable[[], None] | None = None
         if self.td1_epochs > 0:
-            td1 = DistillStudent(student, self.teacher, stage="relations", relation_heads=self.relation_heads)
+            td1 = DistillStudent(student, self.teacher, stage="relations", relation_heads=self.relation_heads,
+                                 hidden_weight=self.hidden_weight)
             close = td1.close
             # no early stopping and one eval at the end: TD1 does not train the head, its dev score may dip
             stages.append(Stage("TD1", td1, self.config(p["learning_rate"], self.td1_epochs, patience=None,

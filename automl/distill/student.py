@@ -3,6 +3,8 @@
 Cutting keeps the width, so every kept weight is a pretrained (here: fine-tuned) one; changing the width
 would throw the pretrained weights away (DIST-3). Kept layers are spread evenly and always include the top
 one, whose output the task head was trained on: 6 -> 3 keeps layers 1, 3, 5; 6 -> 2 keeps 2, 5.
+`layers:0,5` names the kept layers instead. The student remembers them (`cut_from`) so that TD1 can match
+each kept layer's output to the teacher layer it was copied from.
 """
 
 from __future__ import annotations
@@ -39,8 +41,9 @@ def cut_layers(teacher: TaskModel, keep: int | list[int]) -> TaskModel:
     """A copy of `teacher` with only the chosen encoder layers (a count, spread evenly, or indices)."""
     layers = encoder_layers(teacher)
     indices = spread_layers(len(layers), keep) if isinstance(keep, int) else sorted(keep)
-    if not indices or any(not 0 <= i < len(layers) for i in indices):
-        raise ValueError(f"layer indices must lie in 0..{len(layers) - 1}, but got {indices}.")
+    if not indices or len(set(indices)) != len(indices) or any(not 0 <= i < len(layers) for i in indices):
+        raise UserError(f"cannot keep layers {indices} of a {len(layers)}-layer teacher",
+                        fix=f"name distinct layer indices from 0 to {len(layers) - 1}, e.g. layers:0,{len(layers) - 1}")
     student = copy.deepcopy(teacher)
     for p in student.parameters():
         p.requires_grad_(True)
@@ -54,16 +57,20 @@ def cut_layers(teacher: TaskModel, keep: int | list[int]) -> TaskModel:
         if attention is not None and hasattr(attention, "layer_idx"):
             attention.layer_idx = position
     network.config.num_hidden_layers = len(indices)
+    student.cut_from = list(indices)  # type: ignore[assignment]  # teacher layer of each kept layer (TD1)
     student.train()
     return student
 
 
-def parse_layers(student: str) -> int | None:
-    """"3", "layers:3" or "L3" -> 3; anything else None (a model name)."""
+def parse_layers(student: str) -> int | list[int] | None:
+    """"3", "layers:3" or "L3" -> 3; "layers:0,5" -> [0, 5] (the kept indices); anything else None (a name)."""
     text = student.strip().lower()
     for prefix in ("layers:", "layers=", "l"):
-        if text.startswith(prefix) and text[len(prefix):].isdigit():
-            return int(text[len(prefix):])
+        rest = text[len(prefix):]
+        if text.startswith(prefix) and rest.isdigit():
+            return int(rest)
+        if prefix != "l" and text.startswith(prefix) and rest and all(p.strip().isdigit() for p in rest.split(",")):
+            return [int(p) for p in rest.split(",")]
     return int(text) if text.isdigit() else None
 
 

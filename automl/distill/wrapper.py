@@ -5,7 +5,8 @@
 runs the student and, while training, replaces its task loss by
 
 - stage "relations" (TD1): the MiniLMv2 relation KL of the last layer, the frozen teacher run live on the
-  same batch (its Q/K/V are per token and too big to cache);
+  same batch (its Q/K/V are per token and too big to cache); for a student cut from the teacher, plus
+  `hidden_weight` times the hidden-state MSE of each kept layer against its teacher layer (TinyBERT);
 - stage "logits" (TD2): `soft_weight * T^2 * CE(teacher/T, student/T) + hard_weight * task loss`.
 
 In eval mode (dev scoring, serving) it is the student alone: dev loss and dev scores are the task's.
@@ -23,7 +24,7 @@ from torch import nn
 
 from advisor.dataset import Example
 from advisor.errors import UserError
-from automl.distill.losses import kd_loss, relation_kl, soft_cross_entropy, soft_mse
+from automl.distill.losses import hidden_mse, kd_loss, relation_kl, soft_cross_entropy, soft_mse
 from automl.distill.teacher import example_key, student_unit_logits
 from automl.models.base import Output, TaskModel
 
@@ -58,6 +59,31 @@ class QKVCapture:
         self.handles = []
 
 
+class LayerCapture:
+    """Forward hooks on chosen encoder layers: their output hidden states, in the order given."""
+
+    def __init__(self, model: TaskModel, indices: list[int]) -> None:
+        from automl.distill.student import encoder_layers
+
+        layers = encoder_layers(model)
+        self.outputs: dict[int, torch.Tensor] = {}
+        self.order = list(range(len(indices)))
+        self.handles = [layers[i].register_forward_hook(self._hook(position)) for position, i in enumerate(indices)]
+
+    def _hook(self, position: int) -> Any:
+        def hook(_module: nn.Module, _inputs: Any, output: Any) -> None:
+            self.outputs[position] = output[0] if isinstance(output, tuple) else output
+        return hook
+
+    def states(self) -> list[torch.Tensor]:
+        return [self.outputs[p] for p in self.order]
+
+    def close(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+        self.handles = []
+
+
 def relation_heads(teacher_hidden: int, student_hidden: int, wanted: int) -> int:
     """`wanted` relation heads if both widths divide by it, else the largest count that does."""
     if teacher_hidden % wanted == 0 and student_hidden % wanted == 0:
@@ -69,7 +95,7 @@ class DistillStudent(TaskModel):
     def __init__(self, student: TaskModel, teacher: TaskModel | None = None,
                  cache: dict[str, torch.Tensor] | None = None, *, stage: str = "logits", temperature: float = 4.0,
                  soft_weight: float = 0.5, hard_weight: float | None = None, relation_heads: int | None = None,
-                 ) -> None:
+                 hidden_weight: float = 1.0) -> None:
         super().__init__()
         if stage not in STAGES:
             raise ValueError(f"stage must be one of {STAGES}, but got {stage=}.")
@@ -87,6 +113,9 @@ class DistillStudent(TaskModel):
         self.max_length = student.max_length
         self._student_qkv: QKVCapture | None = None
         self._teacher_qkv: QKVCapture | None = None
+        self._student_layers: LayerCapture | None = None
+        self._teacher_layers: LayerCapture | None = None
+        self.hidden_weight = hidden_weight
         self.heads = 0
         if stage == "relations":
             assert teacher is not None
@@ -101,6 +130,10 @@ class DistillStudent(TaskModel):
             wanted = relation_heads or int(getattr(getattr(teacher, "network").config,  # noqa: B009
                                                    "num_attention_heads", 12))
             self.heads = _relation_heads(self._teacher_qkv.hidden, self._student_qkv.hidden, wanted)
+            cut_from: list[int] | None = getattr(student, "cut_from", None)
+            if cut_from and hidden_weight > 0 and self._teacher_qkv.hidden == self._student_qkv.hidden:
+                self._student_layers = LayerCapture(student, list(range(len(cut_from))))
+                self._teacher_layers = LayerCapture(teacher, cut_from)
 
     @property
     def teacher(self) -> TaskModel | None:
@@ -109,7 +142,7 @@ class DistillStudent(TaskModel):
 
     def close(self) -> None:
         """Remove the TD1 hooks (the student goes on to TD2 or to serving without them)."""
-        for capture in (self._student_qkv, self._teacher_qkv):
+        for capture in (self._student_qkv, self._teacher_qkv, self._student_layers, self._teacher_layers):
             if capture is not None:
                 capture.close()
 
@@ -170,7 +203,11 @@ class DistillStudent(TaskModel):
         with torch.no_grad():
             self.teacher(**{k: v for k, v in batch.items() if k != "labels"})
         mask = batch.get("attention_mask")
-        return relation_kl(self._student_qkv.outputs, self._teacher_qkv.outputs, self.heads, mask)
+        loss = relation_kl(self._student_qkv.outputs, self._teacher_qkv.outputs, self.heads, mask)
+        if self._student_layers is not None and self._teacher_layers is not None:
+            loss = loss + self.hidden_weight * hidden_mse(self._student_layers.states(), self._teacher_layers.states(),
+                                                          mask)
+        return loss
 
     def decode(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> list[Any]:
         return self.student.decode(logits, batch)

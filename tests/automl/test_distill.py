@@ -14,7 +14,7 @@ import torch
 
 from advisor.dataset import Example
 from automl.distill.augment import UNK_MARK, AugmentConfig, augment, augment_words, pos_table, segment
-from automl.distill.losses import kd_loss, relation_kl, relations, soft_cross_entropy
+from automl.distill.losses import hidden_mse, kd_loss, relation_kl, relations, soft_cross_entropy
 from automl.distill.student import cut_layers, encoder_layers, parse_layers, spread_layers
 from automl.distill.teacher import example_key, freeze, teacher_outputs
 from automl.distill.wrapper import DistillStudent
@@ -226,6 +226,7 @@ def test_spread_layers_keeps_the_top_layer() -> None:
     assert spread_layers(6, 2) == [2, 5]
     assert spread_layers(12, 4) == [2, 5, 8, 11]
     assert parse_layers("layers:3") == 3 and parse_layers("2") == 2 and parse_layers("bow") is None
+    assert parse_layers("layers:0,5") == [0, 5] and parse_layers("lstm") is None
     with pytest.raises(ValueError, match="keep"):
         spread_layers(6, 7)
 
@@ -242,6 +243,55 @@ def test_cut_layers_copies_the_chosen_layers(tiny_dir: Path, ner: list[Example])
     assert getattr(student, "network").config.num_hidden_layers == 2  # noqa: B009
     batch = student.collate(ner[:3])
     assert student(**batch).logits.shape[:2] == batch["input_ids"].shape
+
+
+def test_cut_layers_by_index_remembers_them_and_rejects_bad_ones(tiny_dir: Path, ner: list[Example]) -> None:
+    from advisor.errors import UserError
+
+    teacher = build_model(resolve_model(str(tiny_dir)), label_space("ABS-6", ner), ner, 64, "en")
+    student = cut_layers(teacher, [3, 0])
+    assert student.cut_from == [0, 3]  # type: ignore[attr-defined]
+    assert torch.equal(encoder_layers(student)[1].output.dense.weight, encoder_layers(teacher)[3].output.dense.weight)
+    for bad in ([0, 4], [1, 1], []):
+        with pytest.raises(UserError, match="cannot keep layers"):
+            cut_layers(teacher, bad)
+
+
+def test_hidden_mse_matches_hand_computation() -> None:
+    # one pair of layers, 2 tokens of width 2, the second token padding
+    s = [torch.tensor([[[1.0, 2.0], [5.0, 5.0]]])]
+    t = [torch.tensor([[[0.0, 4.0], [0.0, 0.0]]])]
+    mask = torch.tensor([[1, 0]])
+    assert hidden_mse(s, t, mask).item() == pytest.approx((1.0 + 4.0) / 2)
+    assert hidden_mse(s, t).item() == pytest.approx(((1.0 + 4.0) / 2 + 25.0) / 2)
+    # two pairs: the mean of the pairs
+    assert hidden_mse(s + s, t + s, mask).item() == pytest.approx((2.5 + 0.0) / 2)
+    with pytest.raises(ValueError, match="one teacher layer per student layer"):
+        hidden_mse(s, t + t)
+
+
+def test_td1_adds_the_hidden_states_of_each_kept_layer(tiny_dir: Path, ner: list[Example]) -> None:
+    """TD1 on a cut student = relation KL + hidden_weight * MSE(student layer i, teacher layer cut_from[i])."""
+    labels = label_space("ABS-6", ner)
+    teacher = freeze(build_model(resolve_model(str(tiny_dir)), labels, ner, 64, "en"))
+    student = cut_layers(teacher, [0, 2])
+    getattr(student, "network").eval()  # noqa: B009  # no dropout: every pass must agree
+    batch = student.collate(ner[:4])
+    inputs = {k: v for k, v in batch.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+    losses = {}
+    for weight in (0.0, 2.0):
+        td1 = DistillStudent(student, teacher, stage="relations", hidden_weight=weight)
+        td1.training = True  # the wrapper's loss path; the networks stay in eval
+        out = td1(**dict(batch))
+        td1.close()
+        assert out.loss is not None
+        losses[weight] = out.loss.item()
+    with torch.no_grad():
+        s_states = getattr(student, "network")(**inputs, output_hidden_states=True).hidden_states  # noqa: B009
+        t_states = getattr(teacher, "network")(**inputs, output_hidden_states=True).hidden_states  # noqa: B009
+    expected = hidden_mse([s_states[1], s_states[2]], [t_states[1], t_states[3]], batch["attention_mask"])
+    assert expected.item() > 0
+    assert losses[2.0] - losses[0.0] == pytest.approx(2.0 * expected.item(), rel=1e-4)
 
 
 def test_teacher_outputs_are_cached_per_word(tiny_dir: Path, ner: list[Example]) -> None:

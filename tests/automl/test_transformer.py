@@ -237,3 +237,40 @@ def test_top_layer_shortcut_steps_aside_for_hooks_and_tags(tiny: ModelSpec) -> N
     handle.remove()
     tagger = build_model(tiny, label_space("ABS-6", TAGS), TAGS, 32, "en")
     assert isinstance(tagger._top_layer_on_first_token(), contextlib.nullcontext)
+
+
+def test_cpu_training_uses_byte_dropout_sparse_word_embeddings_and_saves_plain(tiny: ModelSpec,
+                                                                               tmp_path: Path) -> None:
+    """Training on a CPU: `automl_eager` attention and ByteDropout; the word-embedding table steps with
+    LazyAdam's sparse rows. Saved and loaded, the model is a plain transformers model with SDPA."""
+    from automl.models.byte_dropout import TRAIN_ATTENTION, ByteDropout
+    from automl.models.lazy_adam import LazyAdam
+
+    model = build_model(tiny, label_space("ABS-1", CLASSES), CLASSES, 16, "en")
+    assert isinstance(model, TransformerModel)
+    assert any(isinstance(m, ByteDropout) for m in model.network.modules())
+    model.train()
+    assert model.network.config._attn_implementation == TRAIN_ATTENTION
+    optimizer = model.configure_optimizer(1e-2, 0.01)
+    assert isinstance(optimizer, LazyAdam)
+    table = model.network.get_input_embeddings()
+    start = table.weight.detach().clone()
+    batch = model.collate(CLASSES)
+    out = model(**batch)
+    assert out.loss is not None
+    out.loss.backward()
+    assert table.weight.grad is not None and table.weight.grad.is_sparse
+    optimizer.step()
+    used = torch.zeros(table.weight.shape[0], dtype=torch.bool)
+    used[batch["input_ids"].unique()] = True
+    used[model.tokenizer.pad_token_id] = False  # the padding row's gradient is zero: Adam leaves it
+    moved = (table.weight.detach() != start).any(dim=1)
+    assert moved[used].all() and not moved[~used].any()
+    model.save(tmp_path / "m")
+    model.eval()
+    assert model.network.config._attn_implementation == "sdpa"
+    loaded = load_model(tmp_path / "m")
+    assert TRAIN_ATTENTION not in (tmp_path / "m" / "config.json").read_text()
+    assert predict(loaded, CLASSES) == predict(model, CLASSES)
+    loaded.eval()
+    assert loaded.network.config._attn_implementation == "sdpa"

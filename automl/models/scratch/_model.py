@@ -13,6 +13,7 @@ from torch.nn import functional as F
 
 from advisor.dataset import Example
 from automl.models.base import LabelSpace, Output, TaskModel, weight_decay_groups
+from automl.models.lazy_adam import LazyAdam
 from automl.models.scratch._crf import CRF, PENALTY, allowed_transitions, repair_bio, viterbi
 from automl.models.scratch._hparams import PAIR_TASKS, TAGGER_MIN_LIMIT, check_family_task
 from automl.models.scratch._nets import (
@@ -24,7 +25,6 @@ from automl.models.scratch._nets import (
     head,
     pool,
 )
-from automl.models.scratch._optim import LazyAdam
 from automl.models.scratch._vocab import Tokenizer, Vocab, bigrams, ngrams
 
 CONFIG_FILE = "automl_model.json"
