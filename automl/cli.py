@@ -105,6 +105,7 @@ def distill(
     batch_size: Annotated[int | None, typer.Option(min=1, help="Default: 32 for transformers, 64 for scratch nets.")] = None,
     patience: Annotated[int | None, typer.Option(min=1, help="Evals (4 an epoch) without a better dev score before a trial stops; default [distill] patience.")] = None,
     td1_epochs: Annotated[float, typer.Option(min=0.0, help="Epochs of stage TD1 before TD2: attention relations (MiniLMv2), plus hidden states for a student cut from the teacher (TinyBERT); 0 skips it.")] = 0.0,
+    hidden_weight: Annotated[float, typer.Option(min=0.0, help="TD1: weight of the hidden-state MSE of a cut student against the teacher layers it was copied from; 0: relations only.")] = 1.0,
     soft_labels: Annotated[bool, typer.Option(help="Data distillation: learn the teacher's soft labels too.")] = False,
     augment: Annotated[bool, typer.Option(help="Model distillation: also train on augmented text the teacher labels (data distillation always does).")] = False,
     copies: Annotated[int, typer.Option(min=0, help="Augmented versions per training example.")] = 4,
@@ -121,7 +122,8 @@ def distill(
 
     options = DistillOptions(teacher=teacher, data=data, dev=dev, test=test, student=student, method=method,
                              unlabeled=unlabeled, trials=trials, budget_minutes=budget_minutes, out=out, seed=seed,
-                             epochs=epochs, batch_size=batch_size, td1_epochs=td1_epochs, soft_labels=soft_labels,
+                             epochs=epochs, batch_size=batch_size, td1_epochs=td1_epochs, hidden_weight=hidden_weight,
+                             soft_labels=soft_labels,
                              patience=patience, model_augment=augment,
                              augment={"copies": copies, "unk_rate": unk_rate, "pos_rate": pos_rate,
                                       "nsample_rate": nsample_rate},

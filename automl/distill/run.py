@@ -39,6 +39,7 @@ class DistillOptions:
     batch_size: int | None = None  # default: 32 for transformers, 64 for scratch nets
     patience: int | None = None  # evals without progress before stopping; default [distill] patience
     td1_epochs: float = 0.0  # > 0: stage TD1 (attention relations) before TD2
+    hidden_weight: float = 1.0  # TD1, a cut student: hidden-state MSE against its teacher layers (0: off)
     relation_heads: int | None = None
     soft_labels: bool = False  # data distillation: soft labels too
     model_augment: bool = False  # model distillation: add augmented, teacher-labeled text (TinyBERT's lever)
@@ -119,6 +120,7 @@ def distill(options: DistillOptions, console: Console) -> dict[str, Any]:
         batch = options.batch_size or (32 if probe.family == "transformer" else 64)
         job = ModelDistillJob(teacher, spec, train, splits.dev, splits.language, cache, batch, options.seed,
                               td1_epochs=options.td1_epochs, relation_heads=options.relation_heads,
+                              hidden_weight=options.hidden_weight,
                               patience=patience, baseline_train=list(splits.train))
         ranges = distill_ranges(block, probe.family, options.epochs)
         base_ranges = finetune_ranges(families, probe, options.epochs)

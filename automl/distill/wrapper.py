@@ -67,7 +67,7 @@ class LayerCapture:
 
         layers = encoder_layers(model)
         self.outputs: dict[int, torch.Tensor] = {}
-        self.order = list(range(len(indices)))
+        self.count = len(indices)
         self.handles = [layers[i].register_forward_hook(self._hook(position)) for position, i in enumerate(indices)]
 
     def _hook(self, position: int) -> Any:
@@ -76,7 +76,7 @@ class LayerCapture:
         return hook
 
     def states(self) -> list[torch.Tensor]:
-        return [self.outputs[p] for p in self.order]
+        return [self.outputs[p] for p in range(self.count)]
 
     def close(self) -> None:
         for handle in self.handles:

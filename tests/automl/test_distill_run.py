@@ -158,8 +158,8 @@ def test_cli_model_distillation_on_demo_twitter_ner(tmp_path: Path) -> None:
     before = (teacher_dir / "model.safetensors").read_bytes()
     out = tmp_path / "distill"
     result = runner.invoke(app, ["distill", "--teacher", str(teacher_dir), "--data", str(demo["train"]),
-                                 "--dev", str(demo["dev"]), "--test", str(demo["test"]), "--student", "layers:2",
-                                 "--td1-epochs", "0.5", "--trials", "1", "--epochs", "1", "--out", str(out)])
+                                 "--dev", str(demo["dev"]), "--test", str(demo["test"]), "--student", "layers:0,5",
+                                 "--td1-epochs", "0.5", "--hidden-weight", "0.5", "--trials", "1", "--epochs", "1", "--out", str(out)])
     assert result.exit_code == 0, result.output
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["method"] == "model" and report["ratios"]["speedup_batch_32"] > 1.2
