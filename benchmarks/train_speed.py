@@ -190,7 +190,7 @@ def batch_search(args: argparse.Namespace, train: list[Any]) -> list[str]:
         return measured[size]
 
     lines = [f"longest example {model.length(probe.longest)} tokens; budget {format_bytes(budget)}; "
-             f"probe = {probe.steps} AdamW steps on copies of the longest example"]
+             f"probe = {probe.steps} optimizer steps (the trials' own) on copies of the longest example"]
     ours = find_max_batch_size(shared, budget_bytes=budget)
     reference = doubling_bisect_reference(shared)
     lines.append(f"{'search':<38} {'probes':>6} {'found':>6} {'probe s':>8}  sizes tried")

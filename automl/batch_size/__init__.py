@@ -1,6 +1,6 @@
 """The largest batch that fits, found once per model, max length and device, before the sweep.
 
-    probe = torch_probe(model, examples, "cuda")            # a few real AdamW steps per size
+    probe = torch_probe(model, examples, "cuda")            # a few real optimizer steps per size
     result = find_max_batch_size(probe, budget_bytes=probe.budget_bytes)
     result.best, result.log_lines()
 

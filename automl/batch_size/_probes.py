@@ -1,4 +1,5 @@
-"""Real probes: a few AdamW steps at a batch size, on the longest examples, with the peak memory measured.
+"""Real probes: a few optimizer steps (the trials' own: the model's `configure_optimizer`, else AdamW) at
+a batch size, on the longest examples, with the peak memory measured.
 
 `is_out_of_memory` is the only place that decides whether an exception means "too big"; every other
 exception is a bug in the model or the data and propagates.
@@ -271,7 +272,7 @@ def default_budget(device: str | torch.device, share: float = DEFAULT_BUDGET_SHA
 
 
 class TorchProbe:
-    """`probe(size)`: `steps` AdamW steps on a batch of `size` copies of the longest example.
+    """`probe(size)`: `steps` optimizer steps on a batch of `size` copies of the longest example.
 
     The batch is the longest example (by `model.length`) repeated, so every row is padded to the longest
     length the data holds: the worst case a real batch can meet.  Two steps by default: AdamW allocates its

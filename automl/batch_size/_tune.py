@@ -45,7 +45,7 @@ def tune_batch_size(
     cache_file: Path | None = None,
     bf16: bool | str = "auto",
 ) -> SearchResult:
-    """The largest batch size for `model` on `examples` (at their longest), probed with real AdamW steps.
+    """The largest batch size for `model` on `examples` (at their longest), probed with real optimizer steps.
 
     Cached under (model_name, model.max_length, device, budget, cap, precision): a search capped lower
     or higher is another question. `bf16` as in `TrialConfig`: the probe steps run in the precision the
