@@ -431,18 +431,13 @@ class TorchProbe:
         return (tensors if self.cpu_measure == "tensors" else resident), resident, figures
 
     def _steps(self, size: int, steps: int) -> None:
-        import torch
 
-        from automl.train import autocast
+        from automl.train import autocast, trial_optimizer
 
         model = self.model
         batch = {k: v.to(self.device) for k, v in model.collate([self.longest] * size).items()}
         model.train()
-        # the optimizer the trials use (a model's own: sparse embeddings + LazyAdam), so the memory matches
-        own = getattr(model, "configure_optimizer", None)
-        optimizer = own(self.lr, 0.0) if callable(own) else None
-        if optimizer is None:
-            optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=self.lr)
+        optimizer = trial_optimizer(model, self.lr, 0.0)  # the trials' own, so the memory matches
         for _ in range(steps):
             optimizer.zero_grad(set_to_none=True)
             with autocast(self.device, self.bf16):

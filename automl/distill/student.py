@@ -10,6 +10,7 @@ each kept layer's output to the teacher layer it was copied from.
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from torch import nn
@@ -65,13 +66,11 @@ def cut_layers(teacher: TaskModel, keep: int | list[int]) -> TaskModel:
 def parse_layers(student: str) -> int | list[int] | None:
     """"3", "layers:3" or "L3" -> 3; "layers:0,5" -> [0, 5] (the kept indices); anything else None (a name)."""
     text = student.strip().lower()
-    for prefix in ("layers:", "layers=", "l"):
-        rest = text[len(prefix):]
-        if text.startswith(prefix) and rest.isdigit():
-            return int(rest)
-        if prefix != "l" and text.startswith(prefix) and rest and all(p.strip().isdigit() for p in rest.split(",")):
-            return [int(p) for p in rest.split(",")]
-    return int(text) if text.isdigit() else None
+    if count := re.fullmatch(r"(?:layers[:=]|l)?(\d+)", text):
+        return int(count.group(1))
+    if indices := re.fullmatch(r"layers[:=](\d+(?:\s*,\s*\d+)+)", text):
+        return [int(i) for i in indices.group(1).split(",")]
+    return None
 
 
 def default_student(teacher: TaskModel, method: str) -> str:

@@ -66,8 +66,7 @@ class LayerCapture:
         from automl.distill.student import encoder_layers
 
         layers = encoder_layers(model)
-        self.outputs: dict[int, torch.Tensor] = {}
-        self.count = len(indices)
+        self.outputs: list[torch.Tensor | None] = [None] * len(indices)
         self.handles = [layers[i].register_forward_hook(self._hook(position)) for position, i in enumerate(indices)]
 
     def _hook(self, position: int) -> Any:
@@ -76,7 +75,9 @@ class LayerCapture:
         return hook
 
     def states(self) -> list[torch.Tensor]:
-        return [self.outputs[p] for p in range(self.count)]
+        if any(o is None for o in self.outputs):
+            raise RuntimeError("a captured layer did not run: call the model before reading its states")
+        return [o for o in self.outputs if o is not None]
 
     def close(self) -> None:
         for handle in self.handles:

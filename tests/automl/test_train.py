@@ -120,6 +120,17 @@ def test_scratch_nets_train_with_their_own_sparse_optimizer(data, own: bool) -> 
     assert losses[-1] < losses[0] and result.score > 0.6
 
 
+def test_trial_optimizer_without_the_models_own_turns_sparse_tables_dense(data) -> None:  # noqa: ANN001
+    from automl.train import trial_optimizer
+
+    train, dev = data
+    model = build_model(resolve_model("bow"), label_space("ABS-1", train, dev), train, 64, "zh")
+    model.configure_optimizer(1e-3, 0.0)
+    assert model.bag.sparse
+    optimizer = trial_optimizer(model, 1e-3, 0.0, own=False)
+    assert type(optimizer) is torch.optim.AdamW and not model.bag.sparse
+
+
 def test_early_stopping(tiny: ModelSpec, data) -> None:  # noqa: ANN001
     train, dev = data
     config = TrialConfig(learning_rate=0.0, epochs=5, batch_size=32, patience=2, eval_steps=2, threads=1)
