@@ -33,6 +33,7 @@ from advisor.errors import UserError
 from automl.models.base import LabelSpace, Output, TaskModel, weight_decay_groups
 from automl.models.byte_dropout import TRAIN_ATTENTION, register_train_attention, use_byte_dropout
 from automl.models.lazy_adam import LazyAdam
+from automl.models.tag_scheme import constraint_penalties, viterbi
 
 MODEL_JSON = "automl_model.json"
 FORMAT_VERSION = 1
@@ -55,6 +56,7 @@ class TransformerModel(TaskModel):
         self.language = language
         self.source = source
         self._tag_index = {name: i for i, name in enumerate(labels.names)}
+        self._tag_penalties = constraint_penalties(list(labels.names)) if labels.task == "ABS-6" else None
         self._inference_attention = getattr(network.config, "_attn_implementation", None)
         use_byte_dropout(network)
         self.train(self.training)
@@ -171,15 +173,7 @@ class TransformerModel(TaskModel):
         names = self.labels.names
         task = self.labels.task
         if task == "ABS-6":
-            best = logits.argmax(-1)
-            starts = batch["word_starts"].cpu()
-            counts = batch["num_words"].cpu().tolist()
-            out = []
-            for row, n in enumerate(counts):
-                positions = starts[row, :n].tolist()
-                tags = best[row].tolist()
-                out.append(tuple(names[tags[p]] if p >= 0 else "O" for p in positions))
-            return out
+            return self._decode_tags(logits, batch)
         if task == "ABS-3":
             chosen = (torch.sigmoid(logits) > 0.5).tolist()
             return [tuple(n for n, on in zip(names, row, strict=True) if on) for row in chosen]
@@ -251,6 +245,25 @@ class TransformerModel(TaskModel):
             pieces += len(ids)
             hits += sum(i == unk for i in ids)
         return hits / pieces if pieces else 0.0
+
+    def _decode_tags(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> list[tuple[str, ...]]:
+        """Each word's tag, read at its first sub-token: the best well-formed BIO path (Viterbi over the
+        log-probabilities, `tag_scheme`), not each position's argmax, which leaves `I-X` tags that follow no
+        X. Words past the truncation window have no sub-token and are tagged O."""
+        names = self.labels.names
+        starts = batch["word_starts"].cpu()
+        counts = batch["num_words"].cpu()
+        in_window = starts >= 0  # a prefix of each row: only truncation leaves a word without a sub-token
+        in_window[:, 0] = True  # viterbi wants one real position a row; rows without words are cut below
+        scores = logits.log_softmax(-1).gather(1, starts.clamp(min=0)[:, :, None].expand(-1, -1, logits.shape[-1]))
+        assert self._tag_penalties is not None  # set for ABS-6 models
+        start, transitions, end = self._tag_penalties
+        paths = viterbi(scores, in_window, transitions, start, end).tolist()
+        out = []
+        for row, n in enumerate(counts.tolist()):
+            kept = int((starts[row, :n] >= 0).sum())
+            out.append(tuple(names[i] for i in paths[row][:kept]) + ("O",) * (n - kept))
+        return out
 
     def _sequence_targets(self, examples: list[Example]) -> torch.Tensor:
         names = self.labels.names

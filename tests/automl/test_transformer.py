@@ -4,6 +4,7 @@ model resolution: every task's collate/forward/decode, ABS-6 alignment, save/loa
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import sys
 import types
@@ -95,6 +96,32 @@ def test_tags_align_to_words(tiny: ModelSpec) -> None:
     decoded = model.decode(out.logits, batch)
     assert [len(d) for d in decoded] == [4, 4]
     assert all(tag in ids for row in decoded for tag in row)
+
+
+def test_tags_decode_to_the_best_well_formed_path(tiny: ModelSpec) -> None:
+    """Per-position argmax would leave an I- tag that follows no entity; decode gives the best path of
+    well-formed BIO instead, the same one brute force over every tag sequence finds."""
+    model = build_model(tiny, label_space("ABS-6", TAGS), TAGS, 32, "en")
+    assert isinstance(model, TransformerModel)
+    names = list(model.labels.names)
+    batch = model.collate(TAGS[1:], with_targets=False)  # 4 words, "Washingtonville" in several pieces
+    starts = batch["word_starts"][0].tolist()
+    torch.manual_seed(0)
+    logits = torch.randn(1, batch["input_ids"].shape[1], len(names))
+    logits[0, starts[0], names.index("I-PER")] += 6  # argmax: an entity that starts with I-
+    logits[0, starts[2], names.index("I-LOC")] += 6  # and an I-LOC right after a PER word
+    greedy = [names[int(logits[0, p].argmax())] for p in starts]
+    assert greedy[0] == "I-PER" and greedy[2] == "I-LOC"
+
+    def well_formed(path: tuple[str, ...]) -> bool:
+        before = ["O", *path]
+        return all(not t.startswith("I-") or before[i][2:] == t[2:] and before[i] != "O" for i, t in enumerate(path))
+
+    log_probs = logits[0].log_softmax(-1)
+    best = max((p for p in itertools.product(names, repeat=4) if well_formed(p)),
+               key=lambda p: sum(float(log_probs[s, names.index(t)]) for s, t in zip(starts, p, strict=True)))
+    assert model.decode(logits, batch) == [best]
+    assert best[0] != "I-PER" and well_formed(best)
 
 
 def test_dropped_and_truncated_words_still_get_a_tag(tiny: ModelSpec) -> None:

@@ -14,10 +14,11 @@ tasks, each with its own vocabulary built from the training examples only.
 
 from automl.models.lazy_adam import LazyAdam
 from automl.models.scratch._build import build_scratch
-from automl.models.scratch._crf import CRF, allowed_transitions, repair_bio, viterbi
+from automl.models.scratch._crf import CRF
 from automl.models.scratch._hparams import FAMILIES, HPARAM_NAMES, TASKS, default_hparams
 from automl.models.scratch._model import ScratchModel
 from automl.models.scratch._vocab import Tokenizer, Vocab, cjk_ratio
+from automl.models.tag_scheme import allowed_transitions, repair_bio, viterbi
 
 __all__ = [
     "CRF",

@@ -14,7 +14,7 @@ from torch.nn import functional as F
 from advisor.dataset import Example
 from automl.models.base import LabelSpace, Output, TaskModel, weight_decay_groups
 from automl.models.lazy_adam import LazyAdam
-from automl.models.scratch._crf import CRF, PENALTY, allowed_transitions, repair_bio, viterbi
+from automl.models.scratch._crf import CRF
 from automl.models.scratch._hparams import PAIR_TASKS, TAGGER_MIN_LIMIT, check_family_task
 from automl.models.scratch._nets import (
     ConvPoolEncoder,
@@ -26,6 +26,7 @@ from automl.models.scratch._nets import (
     pool,
 )
 from automl.models.scratch._vocab import Tokenizer, Vocab, bigrams, ngrams
+from automl.models.tag_scheme import PENALTY, allowed_transitions, repair_bio, viterbi
 
 CONFIG_FILE = "automl_model.json"
 WEIGHTS_FILE = "model.safetensors"
