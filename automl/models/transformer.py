@@ -59,6 +59,7 @@ class TransformerModel(TaskModel):
         self._tag_penalties = constraint_penalties(list(labels.names)) if labels.task == "ABS-6" else None
         self._inference_attention = getattr(network.config, "_attn_implementation", None)
         use_byte_dropout(network)
+        _cast_attention_input_once(network)
         self.train(self.training)
         if not getattr(tokenizer, "is_fast", False):
             raise UserError(f"the tokenizer of {source or 'this model'} is not a fast (Rust) tokenizer",
@@ -365,9 +366,32 @@ def _first_token_layer(network: Any) -> Any:
         return None
     if not hasattr(layer.attention, "output") or not hasattr(layer, "feed_forward_chunk"):
         return None
-    if any(m._forward_hooks or m._forward_pre_hooks for m in layer.modules()):
+    if any(m._forward_hooks or any(h is not _cast_input_once for h in m._forward_pre_hooks.values())
+           for m in layer.modules()):
         return None
     return layer
+
+
+def _cast_attention_input_once(network: Any) -> None:
+    """Hook every self-attention whose query, key and value are Linear layers with `_cast_input_once`."""
+    for module in network.modules():
+        if all(isinstance(getattr(module, name, None), torch.nn.Linear) for name in ("query", "key", "value")):
+            module.register_forward_pre_hook(_cast_input_once, with_kwargs=True)
+
+
+def _cast_input_once(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+                     ) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
+    """Under CPU autocast, the self-attention's input cast to bf16 once, for its query, key and value.
+
+    Autocast caches the casts of weights only, so the fp32 layer input (a LayerNorm's output) was cast
+    three times forward and its three gradients cast back and summed in fp32 backward. Same forward values
+    (the same rounding, once); the three bf16 input gradients are summed in bf16. The residual branch
+    still gets the fp32 input (BertAttention passes it to the output block itself).
+    """
+    if args and isinstance(args[0], torch.Tensor) and args[0].dtype == torch.float32 \
+            and args[0].device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+        return (args[0].to(torch.get_autocast_dtype("cpu")), *args[1:]), kwargs
+    return None
 
 
 def _first_token_forward(layer: Any, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None,
@@ -381,9 +405,11 @@ def _first_token_forward(layer: Any, hidden_states: torch.Tensor, attention_mask
     batch, length, _ = hidden_states.shape
     heads, size = attention.num_attention_heads, attention.attention_head_size
     first = hidden_states[:, :1]
-    query = attention.query(first).view(batch, 1, heads, size).transpose(1, 2)
-    key = attention.key(hidden_states).view(batch, length, heads, size).transpose(1, 2)
-    value = attention.value(hidden_states).view(batch, length, heads, size).transpose(1, 2)
+    cast = _cast_input_once(attention, (hidden_states,), {})
+    projected = hidden_states if cast is None else cast[0][0]
+    query = attention.query(projected[:, :1]).view(batch, 1, heads, size).transpose(1, 2)
+    key = attention.key(projected).view(batch, length, heads, size).transpose(1, 2)
+    value = attention.value(projected).view(batch, length, heads, size).transpose(1, 2)
     mask = attention_mask
     if mask is not None:
         if mask.dim() == 4 and mask.shape[-2] > 1:

@@ -266,6 +266,53 @@ def test_top_layer_shortcut_steps_aside_for_hooks_and_tags(tiny: ModelSpec) -> N
     assert isinstance(tagger._top_layer_on_first_token(), contextlib.nullcontext)
 
 
+def test_attention_input_is_cast_once_under_autocast(tiny: ModelSpec) -> None:
+    """Under CPU bf16 autocast each self-attention gets its input cast once for query, key and value
+    (autocast alone casts it three times): the same logits, gradients within bf16 rounding, fewer casts."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from automl.models.transformer import _cast_input_once
+
+    class CountCasts(TorchDispatchMode):
+        def __init__(self) -> None:
+            super().__init__()
+            self.casts = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+            if func is torch.ops.aten._to_copy.default and args[0].dim() == 3:  # activations, not weights
+                self.casts += 1
+            return func(*args, **(kwargs or {}))
+
+    model = build_model(tiny, label_space("ABS-1", CLASSES), CLASSES, 32, "en").eval()
+    hooked = [m for m in model.network.modules() if _cast_input_once in m._forward_pre_hooks.values()]
+    layers = model.network.base_model.encoder.layer
+    assert len(hooked) == len(layers)
+    batch = model.collate(CLASSES)
+
+    def run() -> tuple[torch.Tensor, list[torch.Tensor], int]:
+        model.zero_grad(set_to_none=True)
+        with CountCasts() as counter, torch.autocast("cpu", dtype=torch.bfloat16):
+            out = model(**batch)
+        assert out.loss is not None
+        out.loss.backward()
+        return out.logits.detach(), [p.grad.clone() for p in model.parameters() if p.grad is not None], counter.casts
+
+    once_logits, once_grads, once_casts = run()
+    saved = [dict(m._forward_pre_hooks) for m in hooked]
+    for module in hooked:
+        module._forward_pre_hooks.clear()
+    try:
+        plain_logits, plain_grads, plain_casts = run()
+    finally:
+        for module, hooks in zip(hooked, saved, strict=True):
+            module._forward_pre_hooks.update(hooks)
+    assert once_logits.dtype == torch.bfloat16
+    torch.testing.assert_close(once_logits, plain_logits, atol=0, rtol=0)
+    for once, plain in zip(once_grads, plain_grads, strict=True):
+        torch.testing.assert_close(once, plain, atol=2e-3, rtol=2e-2)
+    assert once_casts < plain_casts
+
+
 def test_cpu_training_uses_byte_dropout_sparse_word_embeddings_and_saves_plain(tiny: ModelSpec,
                                                                                tmp_path: Path) -> None:
     """Training on a CPU: `automl_eager` attention and ByteDropout; the word-embedding table steps with
