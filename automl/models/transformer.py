@@ -248,7 +248,7 @@ class TransformerModel(TaskModel):
         return hits / pieces if pieces else 0.0
 
     def _decode_tags(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> list[tuple[str, ...]]:
-        """Each word's tag, read at its first sub-token: the best well-formed BIO path (Viterbi over the
+        """Each word's tag, read at its first sub-token: the best well-formed BIO (or BIOES) path (Viterbi over the
         log-probabilities, `tag_scheme`), not each position's argmax, which leaves `I-X` tags that follow no
         X. Words past the truncation window have no sub-token and are tagged O."""
         names = self.labels.names
@@ -373,9 +373,11 @@ def _first_token_layer(network: Any) -> Any:
 
 
 def _cast_attention_input_once(network: Any) -> None:
-    """Hook every self-attention whose query, key and value are Linear layers with `_cast_input_once`."""
+    """Hook every self-attention whose query, key and value are Linear layers with `_cast_input_once`
+    (once: a network copied from a model that has the hooks brings them along)."""
     for module in network.modules():
-        if all(isinstance(getattr(module, name, None), torch.nn.Linear) for name in ("query", "key", "value")):
+        if all(isinstance(getattr(module, name, None), torch.nn.Linear) for name in ("query", "key", "value")) \
+                and _cast_input_once not in module._forward_pre_hooks.values():
             module.register_forward_pre_hook(_cast_input_once, with_kwargs=True)
 
 

@@ -311,6 +311,8 @@ def test_attention_input_is_cast_once_under_autocast(tiny: ModelSpec) -> None:
     for once, plain in zip(once_grads, plain_grads, strict=True):
         torch.testing.assert_close(once, plain, atol=2e-3, rtol=2e-2)
     assert once_casts < plain_casts
+    TransformerModel(model.network, model.tokenizer, model.labels, 32)  # as a copied network brings its hooks
+    assert all(list(m._forward_pre_hooks.values()).count(_cast_input_once) == 1 for m in hooked)
 
 
 def test_cpu_training_uses_byte_dropout_sparse_word_embeddings_and_saves_plain(tiny: ModelSpec,
