@@ -431,7 +431,6 @@ class TorchProbe:
         return (tensors if self.cpu_measure == "tensors" else resident), resident, figures
 
     def _steps(self, size: int, steps: int) -> None:
-
         from automl.train import autocast, trial_optimizer
 
         model = self.model

@@ -36,7 +36,7 @@ def ratios(report: dict[str, Any]) -> dict[str, Any]:
         out["score_kept"] = student["test"][metric] / t if t else None
         for b in ("batch_1", "batch_32"):
             out[f"speedup_{b}"] = student["qps"][b] / teacher["qps"][b] if teacher["qps"][b] else None
-        if bool(teacher["qps"].get("bf16")) != bool(student["qps"].get("bf16")):
+        if "qps_fp32" in teacher or "qps_fp32" in student:  # the run timed the bf16 one in fp32 as well
             fp32 = [m.get("qps_fp32") or m["qps"] for m in (teacher, student)]
             for b in ("batch_1", "batch_32"):
                 out[f"speedup_fp32_{b}"] = fp32[1][b] / fp32[0][b] if fp32[0][b] else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from automl.models.tag_scheme import PENALTY, allowed_transitions, viterbi
+from automl.models.tag_scheme import constraint_penalties, viterbi
 
 
 class CRF(nn.Module):
@@ -26,10 +26,9 @@ class CRF(nn.Module):
         self.transitions = nn.Parameter(torch.zeros(n, n))
         self.start = nn.Parameter(torch.zeros(n))
         self.end = nn.Parameter(torch.zeros(n))
-        ok_start, ok_trans, ok_end = allowed_transitions(tags)
-        self.register_buffer("start_penalty", (~ok_start).float() * PENALTY, persistent=False)
-        self.register_buffer("trans_penalty", (~ok_trans).float() * PENALTY, persistent=False)
-        self.register_buffer("end_penalty", (~ok_end).float() * PENALTY, persistent=False)
+        for name, penalty in zip(("start_penalty", "trans_penalty", "end_penalty"), constraint_penalties(tags),
+                                 strict=True):
+            self.register_buffer(name, penalty, persistent=False)
 
     def log_likelihood(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """log p(tags | emissions) per sequence, (batch,)."""

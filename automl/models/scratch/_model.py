@@ -26,7 +26,7 @@ from automl.models.scratch._nets import (
     pool,
 )
 from automl.models.scratch._vocab import Tokenizer, Vocab, bigrams, ngrams
-from automl.models.tag_scheme import PENALTY, allowed_transitions, repair_bio, viterbi
+from automl.models.tag_scheme import constraint_penalties, repair_bio, viterbi
 
 CONFIG_FILE = "automl_model.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -144,10 +144,9 @@ class ScratchModel(TaskModel):
             dim = self.encoder.out_dim
         self.emit = nn.Linear(dim, len(names))
         self.crf = CRF(names) if hp["crf"] else None
-        start, trans, end = allowed_transitions(names)
-        self.register_buffer("start_penalty", (~start).float() * PENALTY, persistent=False)
-        self.register_buffer("trans_penalty", (~trans).float() * PENALTY, persistent=False)
-        self.register_buffer("end_penalty", (~end).float() * PENALTY, persistent=False)
+        for name, penalty in zip(("start_penalty", "trans_penalty", "end_penalty"), constraint_penalties(names),
+                                 strict=True):
+            self.register_buffer(name, penalty, persistent=False)
         self._bio = {t[:1].upper() for t in names if len(t) > 2 and t[1] in "-_"} <= {"B", "I"}
 
     # -- preprocessing --------------------------------------------------------------------------
