@@ -110,7 +110,7 @@ def distill(
     augment: Annotated[bool, typer.Option(help="Model distillation: also train on augmented text the teacher labels (data distillation always does).")] = False,
     copies: Annotated[int, typer.Option(min=0, help="Augmented versions per training example.")] = 4,
     unk_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Word -> UNK rate.")] = 0.1,
-    pos_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Word -> same-POS word rate (Chinese: jieba).")] = 0.1,
+    pos_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Word -> same-POS word rate (Chinese: jieba; tagging data: a token seen with the same tag).")] = 0.1,
     nsample_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Rate of cutting to a random span.")] = 0.25,
     baseline: Annotated[bool, typer.Option(help="Also train the student architecture without distillation.")] = True,
     seed: Annotated[int, typer.Option(help="Seed for splits, augmentation, sampling and training.")] = 13,

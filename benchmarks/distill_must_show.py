@@ -107,8 +107,9 @@ def ner(work: Path, demo: dict[str, Path], args: argparse.Namespace) -> dict[str
                             test=demo["test"], method="model", student=f"layers:{args.layers}",
                             trials=args.trials, epochs=args.student_epochs, td1_epochs=args.td1_epochs,
                             budget_minutes=args.distill_minutes, threads=args.threads,
-                            model_augment=args.ner_copies > 0, augment={"copies": args.ner_copies},
-                            batch_size=args.ner_batch)
+                            model_augment=args.ner_copies > 0,
+                            augment={"copies": args.ner_copies, "pos_rate": args.ner_tag_rate},
+                            batch_size=args.ner_batch, patience=args.patience)
     report["_note"] = (f"teacher: minilm-l6 fine-tuned {args.teacher_epochs} epochs at lr {args.teacher_lr:g}; "
                        f"student: layers {args.layers} of its 6")
     return report
@@ -150,9 +151,14 @@ def main() -> None:
     parser.add_argument("--layers", default="2",
                         help="student layers cut from the 6: a count (2: >= 2x at batch 1) or indices, e.g. 0,5")
     parser.add_argument("--ner-copies", type=int, default=2, help="augmented copies the teacher labels (NER)")
+    parser.add_argument("--ner-tag-rate", type=float, default=0.1,
+                        help="augmentation: share of tokens replaced by a token of the same tag (0: off)")
     parser.add_argument("--ner-batch", type=int, default=32)
     parser.add_argument("--student-epochs", type=int, default=None, help="fix the student's epochs")
     parser.add_argument("--td1-epochs", type=float, default=0.0)
+    parser.add_argument("--patience", type=int, default=None,
+                        help="evals without a better dev score before a student or baseline stops (NER; "
+                             "default: presets [distill] patience)")
     parser.add_argument("--trials", type=int, default=2, help="trials per sweep (student, baseline)")
     parser.add_argument("--distill-minutes", type=float, default=20.0)
     parser.add_argument("--threads", type=int, default=None, help="QPS threads, the same for every model")

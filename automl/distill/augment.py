@@ -3,9 +3,11 @@
 - UNK: each word becomes `UNK_MARK` with probability `unk_rate` (default 0.1);
 - POS: otherwise each word becomes a random word of the same part of speech with probability `pos_rate`
   (default 0.1). Part of speech comes from jieba for Chinese (the table of replacements is built from the
-  training data itself, words seen at least twice, so jieba's noisy dictionary tags matter less). No POS
-  tagger ships offline for other languages here (no nltk, spaCy or stanza), so for them this step is
-  skipped and the report says so;
+  training data itself, words seen at least twice, so jieba's noisy dictionary tags matter less). Tagging
+  data (ABS-6) brings its own word classes: a token is replaced by a token seen with the same tag
+  (label-wise token replacement, Dai & Adel 2020, "An Analysis of Simple Data Augmentation for Named
+  Entity Recognition"), in any language. No POS tagger ships offline for other languages here (no nltk,
+  spaCy or stanza), so for their untagged text this step is skipped and the report says so;
 - n-sampling: with probability `nsample_rate` the result is cut to a random span of random length.
 
 Words are jieba words for Chinese text, regex words otherwise, the given tokens for tagging data (whose
@@ -66,13 +68,17 @@ def segment(text: str, chinese: bool) -> list[tuple[str, str | None]]:
     return [(w, None) for w in _WORD.findall(text)]
 
 
-def pos_table(segmented: Sequence[Sequence[tuple[str, str | None]]], min_count: int = 2) -> dict[str, list[str]]:
-    """POS -> words seen at least `min_count` times with it (punctuation 'x' and unknown 'eng'/'m' kept out:
-    swapping numbers or symbols does not make a new sentence)."""
+_JIEBA_SKIPPED = frozenset({"x", "m", "eng", "w"})  # punctuation, numerals, Latin words, symbols
+
+
+def pos_table(segmented: Sequence[Sequence[tuple[str, str | None]]], min_count: int = 2,
+              skipped: frozenset[str] = _JIEBA_SKIPPED) -> dict[str, list[str]]:
+    """POS -> words seen at least `min_count` times with it. jieba's punctuation 'x' and unknown 'eng'/'m'
+    are kept out by default: swapping numbers or symbols does not make a new sentence."""
     counts: Counter[tuple[str, str]] = Counter((w, p) for words in segmented for w, p in words if p)
     table: dict[str, list[str]] = {}
     for (word, pos), n in sorted(counts.items()):
-        if n >= min_count and pos not in ("x", "m", "eng", "w"):
+        if n >= min_count and pos not in skipped:
             table.setdefault(pos, []).append(word)
     return {pos: words for pos, words in table.items() if len(words) >= 2}
 
@@ -118,16 +124,20 @@ def augment(examples: Sequence[Example], task: str, config: AugmentConfig) -> Au
     chinese = is_chinese(sample)
     notes: list[str] = []
     segmented_a: list[list[tuple[str, str | None]]]
-    if tagging:
-        segmented_a = [[(t, None) for t in e.tokens] for e in examples]
+    if tagging:  # the tags are the word classes
+        segmented_a = [list(zip(e.tokens, e.tags, strict=True)) for e in examples]
         segmented_b: list[list[tuple[str, str | None]]] = [[] for _ in examples]
+        table = pos_table(segmented_a, 1, skipped=frozenset())  # gold tags: a token seen once is enough
     else:
         segmented_a = [segment(e.text, chinese) for e in examples]
         segmented_b = [segment(e.text_b, chinese) if e.text_b else [] for e in examples]
-    table = pos_table(segmented_a + segmented_b, config.min_pos_count) if chinese and not tagging else {}
+        table = pos_table(segmented_a + segmented_b, config.min_pos_count) if chinese else {}
     pos_used = bool(table) and config.pos_rate > 0
+    if pos_used and tagging:
+        notes.append("same-POS replacement on tagging data: a token is replaced by one seen with the same tag "
+                     "(label-wise token replacement)")
     if config.pos_rate > 0 and not pos_used:
-        why = ("tagging data is augmented token by token" if tagging else
+        why = ("no tag was seen on enough distinct tokens" if tagging else
                "no part-of-speech tagger ships offline for this language (jieba covers Chinese only)")
         notes.append(f"same-POS replacement skipped: {why}")
     joiner = "" if chinese else " "

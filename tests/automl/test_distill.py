@@ -201,6 +201,27 @@ def test_tagging_augmentation_keeps_tokens_and_tags_aligned() -> None:
     assert made.examples and all(len(e.tokens) == len(e.tags) for e in made.examples)
 
 
+def test_tagging_data_replaces_a_token_by_one_of_the_same_tag() -> None:
+    rows = read_conll(DATA / "optimus_ner_50.conll", 50)
+    tagged = [list(zip(e.tokens, e.tags, strict=True)) for e in rows]
+    table = pos_table(tagged, 1, skipped=frozenset())
+    assert "O" in table and "B-person" in table  # entity tags too, not only O
+    config = AugmentConfig(unk_rate=0.0, pos_rate=0.1, nsample_rate=0.0, copies=3, seed=4)
+    made = augment(rows, "ABS-6", config)
+    assert made.pos_used and any("same tag" in n for n in made.notes)
+    seen = {pair for words in tagged for pair in words}
+    assert all(pair in seen for e in made.examples for pair in zip(e.tokens, e.tags, strict=True))
+    rng = random.Random(5)
+    changed = total = 0
+    for _ in range(20):
+        for words in tagged:
+            out, _ = augment_words(words, table, config, rng)
+            for (word, tag), new in zip(words, out, strict=True):
+                total += tag in table
+                changed += new != word
+    assert changed / total == pytest.approx(0.1, abs=0.01)
+
+
 def test_bad_rates_are_refused() -> None:
     with pytest.raises(ValueError, match="unk_rate"):
         AugmentConfig(unk_rate=1.5)
