@@ -95,7 +95,7 @@ def distill(
     data: Annotated[Path, typer.Option("--data", help="Training file the teacher was trained for.")],
     dev: Annotated[Path | None, typer.Option(help="Dev file; without it a seeded 10% of train.")] = None,
     test: Annotated[Path | None, typer.Option(help="Test file; without it a seeded 10% of train.")] = None,
-    student: Annotated[str | None, typer.Option(help="layers:N (the teacher cut to N layers, spread out) or layers:0,5 (those layers), a tier or model folder, or bow/cnn/gru/lstm; default: half the teacher's layers (model), bow (data).")] = None,
+    student: Annotated[str | None, typer.Option(help="layers:N (the teacher cut to N layers, spread out) or layers:0,5 (those layers), with ,ffn:W to keep the W most important feed-forward neurons of each (layers:3,ffn:1024); a tier or model folder; or bow/cnn/gru/lstm. Default: half the teacher's layers (model), bow (data).")] = None,
     method: Annotated[str | None, typer.Option(help="model (DIST-2: soft labels, optional TD1) or data (DIST-4: augment, teacher labels); default: model for a transformer teacher, else data.")] = None,
     unlabeled: Annotated[Path | None, typer.Option(help="Unlabeled text, one per line: labeled by the teacher and trained on.")] = None,
     trials: Annotated[int, typer.Option(min=1, help="Optuna trials for the student, and as many for the baseline.")] = 4,

@@ -103,15 +103,16 @@ def finetune_minilm(demo: dict[str, Path], out: Path, epochs: int, lr: float, ma
 
 def ner(work: Path, demo: dict[str, Path], args: argparse.Namespace) -> dict[str, Any]:
     teacher = finetune_minilm(demo, work / "ner_teacher", args.teacher_epochs, args.teacher_lr, args.max_length)
+    student = f"layers:{args.layers}" + (f",ffn:{args.ffn}" if args.ffn else "")
     report = automl_distill(work / "ner_distill", teacher=teacher, data=demo["train"], dev=demo["dev"],
-                            test=demo["test"], method="model", student=f"layers:{args.layers}",
+                            test=demo["test"], method="model", student=student,
                             trials=args.trials, epochs=args.student_epochs, td1_epochs=args.td1_epochs,
                             budget_minutes=args.distill_minutes, threads=args.threads,
                             model_augment=args.ner_copies > 0,
                             augment={"copies": args.ner_copies, "pos_rate": args.ner_tag_rate},
                             batch_size=args.ner_batch, patience=args.patience)
     report["_note"] = (f"teacher: minilm-l6 fine-tuned {args.teacher_epochs} epochs at lr {args.teacher_lr:g}; "
-                       f"student: layers {args.layers} of its 6")
+                       f"student: layers {args.layers} of its 6" + (f", feed-forward {args.ffn} wide" if args.ffn else ""))
     return report
 
 
@@ -120,9 +121,12 @@ def table(name: str, r: dict[str, Any], wanted_kept: float, wanted_speedup: floa
 
     render(r, console)
     q = r["ratios"]
+    # where teacher and student serve at different precisions, the check takes the speed-up at equal precision
+    speedup = q.get("speedup_fp32_batch_1") or q["speedup_batch_1"]
     checks = {
         f"score kept >= {wanted_kept:.0%}": q["score_kept"] >= wanted_kept,
-        f"speed-up at batch 1 >= {wanted_speedup:g}x": q["speedup_batch_1"] >= wanted_speedup,
+        f"speed-up at batch 1 >= {wanted_speedup:g}x"
+        + (" (both in fp32)" if "speedup_fp32_batch_1" in q else ""): speedup >= wanted_speedup,
         "student beats the baseline": bool(q.get("student_beats_baseline")),
     }
     m = r["metric"]
@@ -150,6 +154,8 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=4)
     parser.add_argument("--layers", default="2",
                         help="student layers cut from the 6: a count (2: >= 2x at batch 1) or indices, e.g. 0,5")
+    parser.add_argument("--ffn", type=int, default=0,
+                        help="also narrow the student's feed-forward blocks to this many neurons (MiniLM: 1536)")
     parser.add_argument("--ner-copies", type=int, default=2, help="augmented copies the teacher labels (NER)")
     parser.add_argument("--ner-tag-rate", type=float, default=0.1,
                         help="augmentation: share of tokens replaced by a token of the same tag (0: off)")

@@ -6,8 +6,8 @@
 | `losses` | soft-label CE with temperature, the TD2 sum, MiniLMv2 relation KL (TD1) |
 | `teacher` | freezing, cached teacher outputs keyed by example content, teacher labels |
 | `wrapper` | `DistillStudent`: a `TaskModel` whose loss is the distillation loss, for `run_trial` |
-| `student` | cutting a transformer to fewer layers (DIST-3), building students |
-| `augment` | UNK / same-POS / n-sampling augmentation |
+| `student` | cutting a transformer to fewer layers (DIST-3) and narrowing their feed-forward blocks, building students |
+| `augment` | UNK / same-POS (same-tag for tagging data) / n-sampling augmentation |
 | `model_distill`, `data_distill` | the two methods as Optuna trial plans |
 | `search` | the Optuna adapter |
 | `report`, `run` | report.json / report.md / frontier.html; the command's driver |

@@ -5,14 +5,23 @@ would throw the pretrained weights away (DIST-3). Kept layers are spread evenly 
 one, whose output the task head was trained on: 6 -> 3 keeps layers 1, 3, 5; 6 -> 2 keeps 2, 5.
 `layers:0,5` names the kept layers instead. The student remembers them (`cut_from`) so that TD1 can match
 each kept layer's output to the teacher layer it was copied from.
+
+`,ffn:W` (`layers:3,ffn:1024`) also narrows each kept layer's feed-forward block to its W most important
+neurons (structured pruning): a neuron's importance is its mean |activation| on training text times the
+norm of its output weights, so every weight left is still a pretrained one and the hidden size, which TD1
+matches, is untouched. The feed-forward block is 2/3 of a BERT layer's matmuls, so the speed can be cut
+finer than whole layers: at equal precision a 3-of-6 cut is capped just under 2x by the embeddings and
+the decoding every model pays.
 """
 
 from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Sequence
 from typing import Any
 
+import torch
 from torch import nn
 
 from advisor.dataset import Example
@@ -63,6 +72,87 @@ def cut_layers(teacher: TaskModel, keep: int | list[int]) -> TaskModel:
     return student
 
 
+def ffn_importance(model: TaskModel, examples: Sequence[Example], sample: int = 256, batch_size: int = 32
+                   ) -> list[torch.Tensor]:
+    """Per encoder layer, each feed-forward neuron's mean |activation| over the real tokens of up to
+    `sample` training examples (spread over the data), times the L2 norm of its output weights."""
+    layers: list[Any] = list(encoder_layers(model))  # BERT-shaped layers: .intermediate.dense, .output.dense
+    step = max(1, len(examples) // sample)
+    chosen = list(examples[::step])[:sample]
+    sums = [torch.zeros(layer.intermediate.dense.out_features) for layer in layers]
+    mask: list[torch.Tensor] = []
+
+    def hook(position: int) -> Any:
+        def add(_module: nn.Module, _inputs: Any, output: torch.Tensor) -> None:
+            real = mask[0][:, :output.shape[1], None]  # a classifier's top layer runs on the first token only
+            sums[position] += (output.float().abs() * real).sum((0, 1)).cpu()
+        return add
+
+    handles = [layer.intermediate.register_forward_hook(hook(i)) for i, layer in enumerate(layers)]
+    was_training = model.training
+    model.eval()
+    tokens = 0
+    try:
+        with torch.inference_mode():
+            for start in range(0, len(chosen), batch_size):
+                batch = model.collate(chosen[start:start + batch_size], with_targets=False)
+                mask[:] = [batch["attention_mask"].float()]
+                tokens += int(mask[0].sum())
+                model(**batch)
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    return [total / max(tokens, 1) * layer.output.dense.weight.detach().float().norm(dim=0).cpu()
+            for total, layer in zip(sums, layers, strict=True)]
+
+
+def prune_ffn(model: TaskModel, width: int, examples: Sequence[Example]) -> TaskModel:
+    """Narrow every encoder layer's feed-forward block, in place, to its `width` most important neurons
+    (`ffn_importance`), kept in their original order."""
+    layers: list[Any] = list(encoder_layers(model))
+    if not all(hasattr(layer, "intermediate") and hasattr(layer, "output") for layer in layers):
+        raise UserError(f"cannot narrow the feed-forward blocks of this {model.family} model",
+                        fix="drop ,ffn:W, or cut a BERT-shaped transformer (BERT, RoBERTa, ERNIE, MiniLM)")
+    full = layers[0].intermediate.dense.out_features
+    if not 1 <= width <= full:
+        raise UserError(f"ffn:{width} does not fit a feed-forward block of {full} neurons",
+                        fix=f"name a width from 1 to {full}, e.g. ffn:{full * 2 // 3}")
+    if width == full:
+        return model
+    for layer, score in zip(layers, ffn_importance(model, examples), strict=True):
+        keep = score.topk(width).indices.sort().values
+        layer.intermediate.dense = _linear_subset(layer.intermediate.dense, rows=keep)
+        layer.output.dense = _linear_subset(layer.output.dense, columns=keep)
+    network: Any = getattr(model, "network")  # noqa: B009 (a TransformerModel attribute, typed Any)
+    network.config.intermediate_size = width  # save_pretrained / from_pretrained build the narrow shapes
+    return model
+
+
+def _linear_subset(linear: nn.Linear, rows: torch.Tensor | None = None, columns: torch.Tensor | None = None
+                   ) -> nn.Linear:
+    """A new Linear holding the chosen output rows or input columns of `linear`'s trained weights."""
+    weight = linear.weight.detach()
+    weight = weight[rows] if rows is not None else weight[:, columns]
+    bias = None if linear.bias is None else linear.bias.detach()
+    if bias is not None and rows is not None:
+        bias = bias[rows]
+    new = nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None, device=weight.device,
+                    dtype=weight.dtype)
+    with torch.no_grad():
+        new.weight.copy_(weight)
+        if bias is not None:
+            new.bias.copy_(bias)
+    return new
+
+
+def split_ffn(student: str) -> tuple[str, int | None]:
+    """"layers:3,ffn:1024" -> ("layers:3", 1024); a spec without ",ffn:W" comes back unchanged with None."""
+    if found := re.fullmatch(r"(.+?)\s*,\s*ffn[:=](\d+)", student.strip(), flags=re.IGNORECASE):
+        return found.group(1), int(found.group(2))
+    return student, None
+
+
 def parse_layers(student: str) -> int | list[int] | None:
     """"3", "layers:3" or "L3" -> 3; "layers:0,5" -> [0, 5] (the kept indices); anything else None (a name)."""
     text = student.strip().lower()
@@ -86,8 +176,13 @@ def build_student(spec: str, teacher: TaskModel, labels: LabelSpace, train: list
     """A fresh student: a layer cut of the teacher, a tier or directory, or a scratch family."""
     from automl.models import build_model, resolve_model
 
+    spec, ffn = split_ffn(spec)
     layers = parse_layers(spec)
     if layers is not None:
-        return cut_layers(teacher, layers)
+        student = cut_layers(teacher, layers)
+        return student if ffn is None else prune_ffn(student, ffn, train)
+    if ffn is not None:
+        raise UserError(f"ffn:{ffn} narrows a student cut from the teacher, not {spec!r}",
+                        fix=f"use layers:N,ffn:{ffn}, or drop ,ffn:{ffn}")
     model_spec = resolve_model(spec)
     return build_model(model_spec, labels, train, teacher.max_length, language, **hparams)
