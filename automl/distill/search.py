@@ -17,6 +17,7 @@ import optuna
 
 from advisor.dataset import Example
 from automl.models.base import TaskModel
+from automl.sweep import AfterStartup
 from automl.train import DivergedError, TrialConfig, run_trial
 
 
@@ -48,16 +49,22 @@ class SweepOutcome:
     trials: list[dict[str, Any]] = field(default_factory=list)
 
 
+def new_study(seed: int) -> optuna.Study:
+    """As automl run's: TPE, and Hyperband on resource = percent of an epoch seen, nothing pruned before half
+    an epoch nor before 3 trials have completed (a 3-trial sweep had its last two students cut after TD1
+    by comparison with the first alone)."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna.create_study(
+        direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed),
+        pruner=AfterStartup(optuna.pruners.HyperbandPruner(min_resource=50, max_resource=3000, reduction_factor=3)))
+
+
 def run_sweep(kind: str, build: Callable[[optuna.Trial], Plan], dev: list[Example], n_trials: int, seed: int,
               deadline: float | None, score_test: Callable[[TaskModel], dict[str, float]],
               enqueue: list[dict[str, Any]] | None = None,
               on_message: Callable[[str], None] | None = None) -> SweepOutcome:
     """`n_trials` trials of `build` (or fewer when `deadline`, a time.time(), passes)."""
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(
-        direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed),
-        # as automl run: resource = percent of an epoch seen, nothing pruned before half an epoch
-        pruner=optuna.pruners.HyperbandPruner(min_resource=50, max_resource=3000, reduction_factor=3))
+    study = new_study(seed)
     for params in enqueue or []:
         study.enqueue_trial(params)
     outcome = SweepOutcome(kind=kind, best=None, best_params={}, best_dev={})

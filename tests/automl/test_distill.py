@@ -458,3 +458,33 @@ def test_model_baseline_trains_on_the_truth_only(tiny_dir: Path, ner: list[Examp
     trial = optuna.create_study().ask()
     assert job.baseline_plan(trial, ranges).stages[0].train == truth
     assert job.distill_plan(optuna.create_study().ask(), ranges).stages[-1].train == truth + extra
+
+
+def test_distill_sweeps_prune_no_student_before_three_have_completed() -> None:
+    """Students that start slower than the first one (C's run: cut after TD1 at dev 0.46 against one
+    completed trial) run to the end while fewer than 3 trials have completed; plain Hyperband cut one."""
+    import optuna
+
+    from automl.distill.search import new_study
+
+    curves = [[0.30, 0.45, 0.50, 0.50], [0.20, 0.25, 0.30, 0.46], [0.10, 0.15, 0.20, 0.46]]
+
+    def decisions(study: optuna.Study) -> list[bool]:
+        made: list[bool] = []
+
+        def objective(trial: optuna.Trial) -> float:
+            for i, score in enumerate(curves[trial.number]):
+                trial.report(score, 50 * (i + 1))
+                made.append(trial.should_prune())
+                if made[-1]:
+                    raise optuna.TrialPruned()
+            return curves[trial.number][-1]
+
+        study.optimize(objective, n_trials=3)
+        return made
+
+    assert not any(decisions(new_study(0)))
+    plain = optuna.create_study(direction="maximize", pruner=optuna.pruners.HyperbandPruner(
+        min_resource=50, max_resource=3000, reduction_factor=3))
+    assert any(decisions(plain))
+
