@@ -122,11 +122,12 @@ def table(name: str, r: dict[str, Any], wanted_kept: float, wanted_speedup: floa
     render(r, console)
     q = r["ratios"]
     # where teacher and student serve at different precisions, the check takes the speed-up at equal precision
-    speedup = q.get("speedup_fp32_batch_1") or q["speedup_batch_1"]
+    equal = q.get("speedup_fp32_batch_1") is not None
+    speedup = q["speedup_fp32_batch_1"] if equal else q["speedup_batch_1"]
     checks = {
         f"score kept >= {wanted_kept:.0%}": q["score_kept"] >= wanted_kept,
-        f"speed-up at batch 1 >= {wanted_speedup:g}x"
-        + (" (both in fp32)" if "speedup_fp32_batch_1" in q else ""): speedup >= wanted_speedup,
+        f"speed-up at batch 1 >= {wanted_speedup:g}x" + (" (both in fp32)" if equal else ""):
+            speedup is not None and speedup >= wanted_speedup,
         "student beats the baseline": bool(q.get("student_beats_baseline")),
     }
     m = r["metric"]
@@ -157,8 +158,9 @@ def main() -> None:
     parser.add_argument("--ffn", type=int, default=0,
                         help="also narrow the student's feed-forward blocks to this many neurons (MiniLM: 1536)")
     parser.add_argument("--ner-copies", type=int, default=2, help="augmented copies the teacher labels (NER)")
-    parser.add_argument("--ner-tag-rate", type=float, default=0.1,
-                        help="augmentation: share of tokens replaced by a token of the same tag (0: off)")
+    parser.add_argument("--ner-tag-rate", type=float, default=0.0,
+                        help="augmentation: share of tokens replaced by a token of the same tag (automl distill's "
+                             "default is 0.1; off here, as in the runs the README reports, where 0.1 did not help)")
     parser.add_argument("--ner-batch", type=int, default=32)
     parser.add_argument("--student-epochs", type=int, default=None, help="fix the student's epochs")
     parser.add_argument("--td1-epochs", type=float, default=0.0)

@@ -80,12 +80,13 @@ def ffn_importance(model: TaskModel, examples: Sequence[Example], sample: int = 
     step = max(1, len(examples) // sample)
     chosen = list(examples[::step])[:sample]
     sums = [torch.zeros(layer.intermediate.dense.out_features) for layer in layers]
+    device = layers[0].intermediate.dense.weight.device
     mask: list[torch.Tensor] = []
 
     def hook(position: int) -> Any:
         def add(_module: nn.Module, _inputs: Any, output: torch.Tensor) -> None:
-            real = mask[0][:, :output.shape[1], None]  # a classifier's top layer runs on the first token only
-            sums[position] += (output.float().abs() * real).sum((0, 1)).cpu()
+            # full length in every layer: a classifier's top layer skips its first-token shortcut while hooked
+            sums[position] += (output.float().abs() * mask[0][..., None]).sum((0, 1)).cpu()
         return add
 
     handles = [layer.intermediate.register_forward_hook(hook(i)) for i, layer in enumerate(layers)]
@@ -96,6 +97,7 @@ def ffn_importance(model: TaskModel, examples: Sequence[Example], sample: int = 
         with torch.inference_mode():
             for start in range(0, len(chosen), batch_size):
                 batch = model.collate(chosen[start:start + batch_size], with_targets=False)
+                batch = {k: v.to(device) for k, v in batch.items()}
                 mask[:] = [batch["attention_mask"].float()]
                 tokens += int(mask[0].sum())
                 model(**batch)
@@ -112,7 +114,8 @@ def prune_ffn(model: TaskModel, width: int, examples: Sequence[Example]) -> Task
     (`ffn_importance`), kept in their original order."""
     layers: list[Any] = list(encoder_layers(model))
     if not all(hasattr(layer, "intermediate") and hasattr(layer, "output") for layer in layers):
-        raise UserError(f"cannot narrow the feed-forward blocks of this {model.family} model",
+        model_type = getattr(getattr(getattr(model, "network", None), "config", None), "model_type", model.family)
+        raise UserError(f"cannot narrow the feed-forward blocks of a {model_type} model",
                         fix="drop ,ffn:W, or cut a BERT-shaped transformer (BERT, RoBERTa, ERNIE, MiniLM)")
     full = layers[0].intermediate.dense.out_features
     if not 1 <= width <= full:
@@ -148,8 +151,11 @@ def _linear_subset(linear: nn.Linear, rows: torch.Tensor | None = None, columns:
 
 def split_ffn(student: str) -> tuple[str, int | None]:
     """"layers:3,ffn:1024" -> ("layers:3", 1024); a spec without ",ffn:W" comes back unchanged with None."""
-    if found := re.fullmatch(r"(.+?)\s*,\s*ffn[:=](\d+)", student.strip(), flags=re.IGNORECASE):
+    if found := re.fullmatch(r"(.+?)\s*,\s*ffn\s*[:=]\s*(\d+)", student.strip(), flags=re.IGNORECASE):
         return found.group(1), int(found.group(2))
+    if re.search(r"\bffn\b", student, flags=re.IGNORECASE):
+        raise UserError(f"cannot read the feed-forward width in student {student!r}",
+                        fix="put it last, after the layers: layers:3,ffn:1024")
     return student, None
 
 
