@@ -177,6 +177,12 @@ class AfterStartup(optuna.pruners.BasePruner):
         return len(completed) >= self.n_startup_trials and self.pruner.prune(study, trial)
 
 
+def hyperband(max_resource: int) -> AfterStartup:
+    """Optuna's own advice: Hyperband beats the median rule, and TPE + Hyperband is a strong pair.
+    Resource = percent of an epoch seen; nothing is pruned before half an epoch, nor before 3 trials completed."""
+    return AfterStartup(optuna.pruners.HyperbandPruner(min_resource=50, max_resource=max_resource, reduction_factor=3))
+
+
 def trials_so_far(storage: str, study_name: str) -> int:
     """A resumed study re-seeds its sampler past the trials it has, or TPE would replay the same draws."""
     try:
@@ -193,9 +199,7 @@ def open_study(storage: str, study_name: str, seed: int, max_resource: int, metr
         direction="maximize" if higher_is_better(metric) else "minimize",
         load_if_exists=True,
         sampler=optuna.samplers.TPESampler(seed=seed + trials_so_far(storage, study_name)),
-        # Optuna's own advice: Hyperband beats the median rule, and TPE + Hyperband is a strong pair.
-        # Resource = percent of an epoch seen; nothing is pruned before half an epoch.
-        pruner=AfterStartup(optuna.pruners.HyperbandPruner(min_resource=50, max_resource=max_resource, reduction_factor=3)),
+        pruner=hyperband(max_resource),
     )
     # A run killed mid-trial leaves it RUNNING forever; it is over, so say so (it will not count as done).
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):

@@ -17,7 +17,7 @@ import optuna
 
 from advisor.dataset import Example
 from automl.models.base import TaskModel
-from automl.sweep import AfterStartup
+from automl.sweep import hyperband
 from automl.train import DivergedError, TrialConfig, run_trial
 
 
@@ -50,13 +50,11 @@ class SweepOutcome:
 
 
 def new_study(seed: int) -> optuna.Study:
-    """As automl run's: TPE, and Hyperband on resource = percent of an epoch seen, nothing pruned before half
-    an epoch nor before 3 trials have completed (a 3-trial sweep had its last two students cut after TD1
-    by comparison with the first alone)."""
+    """TPE and automl run's pruner (a 3-trial sweep under plain Hyperband had its last two students cut
+    after TD1 by comparison with the first alone)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna.create_study(
-        direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed),
-        pruner=AfterStartup(optuna.pruners.HyperbandPruner(min_resource=50, max_resource=3000, reduction_factor=3)))
+    return optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed),
+                               pruner=hyperband(max_resource=3000))
 
 
 def run_sweep(kind: str, build: Callable[[optuna.Trial], Plan], dev: list[Example], n_trials: int, seed: int,

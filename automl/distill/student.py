@@ -123,30 +123,15 @@ def prune_ffn(model: TaskModel, width: int, examples: Sequence[Example]) -> Task
                         fix=f"name a width from 1 to {full}, e.g. ffn:{full * 2 // 3}")
     if width == full:
         return model
+    from transformers.pytorch_utils import prune_linear_layer  # what BERT's own head pruning uses
+
     for layer, score in zip(layers, ffn_importance(model, examples), strict=True):
-        keep = score.topk(width).indices.sort().values
-        layer.intermediate.dense = _linear_subset(layer.intermediate.dense, rows=keep)
-        layer.output.dense = _linear_subset(layer.output.dense, columns=keep)
+        keep: Any = score.topk(width).indices.sort().values  # int64: the LongTensor the helper is typed for
+        layer.intermediate.dense = prune_linear_layer(layer.intermediate.dense, keep, dim=0)
+        layer.output.dense = prune_linear_layer(layer.output.dense, keep, dim=1)
     network: Any = getattr(model, "network")  # noqa: B009 (a TransformerModel attribute, typed Any)
     network.config.intermediate_size = width  # save_pretrained / from_pretrained build the narrow shapes
     return model
-
-
-def _linear_subset(linear: nn.Linear, rows: torch.Tensor | None = None, columns: torch.Tensor | None = None
-                   ) -> nn.Linear:
-    """A new Linear holding the chosen output rows or input columns of `linear`'s trained weights."""
-    weight = linear.weight.detach()
-    weight = weight[rows] if rows is not None else weight[:, columns]
-    bias = None if linear.bias is None else linear.bias.detach()
-    if bias is not None and rows is not None:
-        bias = bias[rows]
-    new = nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None, device=weight.device,
-                    dtype=weight.dtype)
-    with torch.no_grad():
-        new.weight.copy_(weight)
-        if bias is not None:
-            new.bias.copy_(bias)
-    return new
 
 
 def split_ffn(student: str) -> tuple[str, int | None]:

@@ -470,8 +470,8 @@ def test_model_baseline_trains_on_the_truth_only(tiny_dir: Path, ner: list[Examp
 
 
 def test_distill_sweeps_prune_no_student_before_three_have_completed() -> None:
-    """Students that start slower than the first one (C's run: cut after TD1 at dev 0.46 against one
-    completed trial) run to the end while fewer than 3 trials have completed; plain Hyperband cut one."""
+    """Students that start slower than the first one (a Twitter NER run: cut after TD1 at dev 0.46 against
+    one completed trial) run to the end while fewer than 3 trials have completed; plain Hyperband cut one."""
     import optuna
 
     from automl.distill.search import new_study
