@@ -112,6 +112,7 @@ def distill(
     unk_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Word -> UNK rate.")] = 0.1,
     pos_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Word -> same-POS word rate (Chinese: jieba; tagging data: a token seen with the same tag).")] = 0.1,
     nsample_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Rate of cutting to a random span.")] = 0.25,
+    neighbour_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Word -> one of its nearest words in a transformer teacher's word embeddings (new words the teacher knows; TinyBERT's augmentation). 0: off.")] = 0.0,
     baseline: Annotated[bool, typer.Option(help="Also train the student architecture without distillation.")] = True,
     seed: Annotated[int, typer.Option(help="Seed for splits, augmentation, sampling and training.")] = 13,
     threads: Annotated[int | None, typer.Option(min=1, help="Threads for the QPS measurements; default the cores free at start.")] = None,
@@ -126,7 +127,7 @@ def distill(
                              soft_labels=soft_labels,
                              patience=patience, model_augment=augment,
                              augment={"copies": copies, "unk_rate": unk_rate, "pos_rate": pos_rate,
-                                      "nsample_rate": nsample_rate},
+                                      "nsample_rate": nsample_rate, "neighbour_rate": neighbour_rate},
                              baseline=baseline, threads=threads)
     run_distill(options, console)
 

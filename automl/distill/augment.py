@@ -8,6 +8,8 @@
   (label-wise token replacement, Dai & Adel 2020, "An Analysis of Simple Data Augmentation for Named
   Entity Recognition"), in any language. No POS tagger ships offline for other languages here (no nltk,
   spaCy or stanza), so for their untagged text this step is skipped and the report says so;
+- neighbour: otherwise each word becomes one of its nearest words in a transformer teacher's word-piece
+  embeddings with probability `neighbour_rate` (default 0: off; neighbours.py says why it helps);
 - n-sampling: with probability `nsample_rate` the result is cut to a random span of random length.
 
 Words are jieba words for Chinese text, regex words otherwise, the given tokens for tagging data (whose
@@ -22,7 +24,7 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from advisor.dataset import Example
@@ -37,17 +39,21 @@ class AugmentConfig:
     unk_rate: float = 0.1  # ERNIE Slim p_mask
     pos_rate: float = 0.1  # ERNIE Slim p_pos
     nsample_rate: float = 0.25  # ERNIE Slim p_ng
+    # a word becomes one of its nearest neighbours in a transformer teacher's word embeddings (neighbours.py;
+    # TinyBERT's augmentation replaces words with p=0.4). Off by default: it needs a transformer teacher
+    neighbour_rate: float = 0.0
     copies: int = 4  # augmented versions tried per example (ERNIE Slim makes ~10x the data; 4 keeps CPU runs short)
     min_pos_count: int = 2  # a word enters jieba's POS table when seen this often (gold tags: once is enough)
     seed: int = 13
 
     def __post_init__(self) -> None:
-        for name in ("unk_rate", "pos_rate", "nsample_rate"):
+        for name in ("unk_rate", "pos_rate", "nsample_rate", "neighbour_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must lie in [0, 1], but got {name}={value}.")
-        if self.unk_rate + self.pos_rate > 1.0:
-            raise ValueError(f"unk_rate + pos_rate must be at most 1, but got {self.unk_rate=} and {self.pos_rate=}.")
+        if self.unk_rate + self.pos_rate + self.neighbour_rate > 1.0:
+            raise ValueError("unk_rate + pos_rate + neighbour_rate must be at most 1, but got "
+                             f"{self.unk_rate=}, {self.pos_rate=} and {self.neighbour_rate=}.")
         if self.copies < 0:
             raise ValueError(f"copies must be >= 0, but got {self.copies=}.")
 
@@ -84,19 +90,25 @@ def pos_table(segmented: Sequence[Sequence[tuple[str, str | None]]], min_count: 
 
 
 def augment_words(words: Sequence[tuple[str, str | None]], table: dict[str, list[str]], config: AugmentConfig,
-                  rng: random.Random) -> tuple[list[str], tuple[int, int] | None]:
-    """One augmented word list, and the (start, end) span kept by n-sampling (None when not sampled)."""
+                  rng: random.Random, neighbours: dict[str, list[str]] | None = None,
+                  ) -> tuple[list[str], tuple[int, int] | None]:
+    """One augmented word list, and the (start, end) span kept by n-sampling (None when not sampled).
+    One draw a word picks its fate: UNK, same POS, embedding neighbour, or unchanged."""
     out = []
+    pos_until = config.unk_rate + config.pos_rate
     for word, pos in words:
         r = rng.random()
         if r < config.unk_rate:
             out.append(UNK_MARK)
-        elif r < config.unk_rate + config.pos_rate and pos in table:
+        elif r < pos_until and pos in table:
             choices = table[pos]
             pick = choices[rng.randrange(len(choices))]
             if pick == word:
                 pick = choices[(choices.index(pick) + 1) % len(choices)]
             out.append(pick)
+        elif pos_until <= r < pos_until + config.neighbour_rate and neighbours and word in neighbours:
+            near = neighbours[word]
+            out.append(near[rng.randrange(len(near))])
         else:
             out.append(word)
     span = None
@@ -115,9 +127,14 @@ class Augmented:
     notes: list[str]
 
 
-def augment(examples: Sequence[Example], task: str, config: AugmentConfig) -> Augmented:
+Neighbours = Callable[[set[str]], dict[str, list[str]]]
+
+
+def augment(examples: Sequence[Example], task: str, config: AugmentConfig,
+            neighbours: Neighbours | None = None) -> Augmented:
     """`config.copies` augmented versions of each example (duplicates and unchanged ones dropped); labels are
-    left as they were: the teacher relabels them."""
+    left as they were: the teacher relabels them. `neighbours` maps the data's words to similar words
+    (`neighbours.teacher_neighbours`); it serves `config.neighbour_rate`."""
     rng = random.Random(config.seed)
     tagging = task == "ABS-6"
     sample = "".join(e.text for e in examples[:500])
@@ -140,19 +157,30 @@ def augment(examples: Sequence[Example], task: str, config: AugmentConfig) -> Au
         why = ("no tag was seen on enough distinct tokens" if tagging else
                "no part-of-speech tagger ships offline for this language (jieba covers Chinese only)")
         notes.append(f"same-POS replacement skipped: {why}")
+    near: dict[str, list[str]] = {}
+    if config.neighbour_rate > 0:
+        words = {w for segmented in (segmented_a, segmented_b) for ws in segmented for w, _ in ws}
+        near = neighbours(words) if neighbours is not None else {}
+        if near:
+            notes.append(f"embedding-neighbour replacement: {len(near):,} of {len(words):,} distinct words have "
+                         "neighbours in the teacher's word embeddings")
+        else:
+            why = ("no word of the data is a whole word piece of the teacher's vocabulary" if neighbours is not None
+                   else "it needs a transformer teacher (pretrained word-piece embeddings)")
+            notes.append(f"embedding-neighbour replacement skipped: {why}")
     joiner = "" if chinese else " "
     seen = {_content(e) for e in examples}
     out: list[Example] = []
     for _ in range(config.copies):
         for e, words_a, words_b in zip(examples, segmented_a, segmented_b, strict=True):
-            new_a, span = augment_words(words_a, table, config, rng)
+            new_a, span = augment_words(words_a, table, config, rng, near)
             if not new_a:
                 continue
             if tagging:
                 tags = e.tags[span[0]:span[1]] if span else e.tags
                 candidate = replace(e, text=joiner.join(new_a), tokens=tuple(new_a), tags=tuple(tags), line=0)
             else:
-                new_b = augment_words(words_b, table, config, rng)[0] if words_b else None
+                new_b = augment_words(words_b, table, config, rng, near)[0] if words_b else None
                 candidate = replace(e, text=joiner.join(new_a),
                                     text_b=joiner.join(new_b) if new_b is not None else e.text_b, line=0)
             key = _content(candidate)

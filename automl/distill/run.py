@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,11 @@ def distill(options: DistillOptions, console: Console) -> dict[str, Any]:
     started = time.time()
     if options.method is not None and options.method not in METHODS:
         raise UserError(f"unknown --method {options.method!r}", fix="use model or data")
+    try:
+        AugmentConfig(**options.augment)
+    except ValueError as exc:  # checked before the teacher loads: a bad rate costs nothing
+        raise UserError(f"bad augmentation rates: {exc}",
+                        fix="lower --unk-rate, --pos-rate or --neighbour-rate") from None
     out = options.out
     out.mkdir(parents=True, exist_ok=True)
     teacher = freeze(load_model(options.teacher))
@@ -108,8 +114,10 @@ def distill(options: DistillOptions, console: Console) -> dict[str, Any]:
             notes.append(f"{len(unlabeled):,} unlabeled texts labeled by the teacher joined the training data")
         if options.model_augment:
             from automl.distill.augment import augment
+            from automl.distill.neighbours import teacher_neighbours
 
-            made_model = augment(splits.train, labels.task, AugmentConfig(seed=options.seed, **options.augment))
+            made_model = augment(splits.train, labels.task, AugmentConfig(seed=options.seed, **options.augment),
+                                 partial(teacher_neighbours, teacher))
             train += teacher_labels(teacher, made_model.examples)
             notes += made_model.notes
             notes.append(f"{len(made_model.examples):,} augmented texts labeled by the teacher joined the training "

