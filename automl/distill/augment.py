@@ -134,7 +134,7 @@ def augment(examples: Sequence[Example], task: str, config: AugmentConfig,
             neighbours: Neighbours | None = None) -> Augmented:
     """`config.copies` augmented versions of each example (duplicates and unchanged ones dropped); labels are
     left as they were: the teacher relabels them. `neighbours` maps the data's words to similar words
-    (`neighbours.teacher_neighbours`); it serves `config.neighbour_rate`."""
+    (`neighbours.neighbour_source`); it serves `config.neighbour_rate`."""
     rng = random.Random(config.seed)
     tagging = task == "ABS-6"
     sample = "".join(e.text for e in examples[:500])

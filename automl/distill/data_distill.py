@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ import torch
 from advisor.dataset import Example
 from automl.distill.augment import AugmentConfig, augment
 from automl.distill.model_distill import Ranges, suggest
-from automl.distill.neighbours import teacher_neighbours
+from automl.distill.neighbours import neighbour_source
 from automl.distill.search import Plan, Stage
 from automl.distill.teacher import teacher_labels, teacher_outputs
 from automl.distill.wrapper import DistillStudent
@@ -56,7 +55,7 @@ class TeacherData:
 
 def teacher_data(teacher: TaskModel, train: Sequence[Example], unlabeled: Sequence[Example], config: AugmentConfig,
                  batch_size: int = 256) -> TeacherData:
-    augmented = augment(train, teacher.labels.task, config, partial(teacher_neighbours, teacher))
+    augmented = augment(train, teacher.labels.task, config, neighbour_source(teacher))
     pool = augmented.examples + list(unlabeled)
     labeled = teacher_labels(teacher, pool, batch_size=batch_size) if pool else []
     return TeacherData(labeled, len(augmented.examples), len(unlabeled), augmented.pos_used, augmented.notes)

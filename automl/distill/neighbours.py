@@ -13,7 +13,7 @@ offered as neighbours (no "##" pieces, special tokens, numbers or punctuation).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
@@ -69,11 +69,13 @@ def embedding_neighbours(tokenizer: Any, embeddings: torch.Tensor, words: Iterab
     return out
 
 
-def teacher_neighbours(teacher: Any, words: Iterable[str], k: int = 10) -> dict[str, list[str]]:
-    """`embedding_neighbours` of a transformer teacher; {} for a model without a tokenizer and embeddings
-    (a from-scratch net learned its table on the training data alone: no knowledge beyond it)."""
+def neighbour_source(teacher: Any, k: int = 10) -> Callable[[set[str]], dict[str, list[str]]] | None:
+    """words -> `embedding_neighbours` in a transformer teacher's table; None for a model without a tokenizer
+    and pretrained embeddings (a from-scratch net learned its table on the training data alone: it knows no
+    word beyond it)."""
     tokenizer = getattr(teacher, "tokenizer", None)
     network = getattr(teacher, "network", None)
     if tokenizer is None or network is None or not hasattr(network, "get_input_embeddings"):
-        return {}
-    return embedding_neighbours(tokenizer, network.get_input_embeddings().weight, words, k)
+        return None
+    table = network.get_input_embeddings().weight
+    return lambda words: embedding_neighbours(tokenizer, table, words, k)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -114,10 +113,10 @@ def distill(options: DistillOptions, console: Console) -> dict[str, Any]:
             notes.append(f"{len(unlabeled):,} unlabeled texts labeled by the teacher joined the training data")
         if options.model_augment:
             from automl.distill.augment import augment
-            from automl.distill.neighbours import teacher_neighbours
+            from automl.distill.neighbours import neighbour_source
 
             made_model = augment(splits.train, labels.task, AugmentConfig(seed=options.seed, **options.augment),
-                                 partial(teacher_neighbours, teacher))
+                                 neighbour_source(teacher))
             train += teacher_labels(teacher, made_model.examples)
             notes += made_model.notes
             notes.append(f"{len(made_model.examples):,} augmented texts labeled by the teacher joined the training "

@@ -16,7 +16,7 @@ import torch
 from advisor.dataset import Example
 from automl.distill.augment import UNK_MARK, AugmentConfig, augment, augment_words, pos_table, segment
 from automl.distill.losses import hidden_mse, kd_loss, relation_kl, relations, soft_cross_entropy
-from automl.distill.neighbours import embedding_neighbours
+from automl.distill.neighbours import embedding_neighbours, neighbour_source
 from automl.distill.student import (
     build_student,
     cut_layers,
@@ -501,6 +501,19 @@ def test_training_the_student_leaves_the_teacher_unchanged(tiny_dir: Path, ner: 
 
 
 NEVER_EVAL = 10**9
+
+
+def test_only_a_transformer_teacher_is_a_neighbour_source(tiny_dir: Path, ner: list[Example]) -> None:
+    labels = label_space("ABS-6", ner)
+    transformer = build_model(resolve_model(str(tiny_dir)), labels, ner, 64, "en")
+    scratch = build_model(resolve_model("bow"), labels, ner, 64, "en")
+    source = neighbour_source(transformer, k=3)
+    assert source is not None and neighbour_source(scratch) is None
+    near = source({"Paris", "@someone"})
+    assert set(near) == {"Paris"} and len(near["Paris"]) == 3  # random tiny weights: any 3 whole words
+    config = AugmentConfig(unk_rate=0.0, pos_rate=0.0, neighbour_rate=0.5, nsample_rate=0.0, copies=1)
+    made = augment(ner, "ABS-6", config, neighbour_source(scratch))
+    assert any("needs a transformer teacher" in n for n in made.notes)
 
 
 def test_scratch_student_distils_from_transformer_teacher(tiny_dir: Path) -> None:
