@@ -11,7 +11,7 @@ so every sentence counts once as test. The speed-up is each arm's median over th
 
     python benchmarks/distill_ner_cv.py --work runs/ner_cv --folds 5              # all folds, then the summary
     python benchmarks/distill_ner_cv.py --work runs/ner_cv --only 0,2,4 &         # two processes, one core each
-    python benchmarks/distill_ner_cv.py --work runs/ner_cv --only 1,3 ; python benchmarks/distill_ner_cv.py --work runs/ner_cv
+    python benchmarks/distill_ner_cv.py --work runs/ner_cv --only 1,3 ; wait; python benchmarks/distill_ner_cv.py --work runs/ner_cv
 
 Finished folds are reused (their report.json files): delete the folder to measure again.
 """
@@ -59,7 +59,10 @@ def write_folds(files: dict[str, Path], work: Path, folds: int, seed: int) -> li
             paths[name] = folder / f"{name}.conll"
             text = "\n\n".join(rows) + "\n"
             if not paths[name].exists() or paths[name].read_text(encoding="utf-8") != text:
-                paths[name].write_text(text, encoding="utf-8")
+                # atomically: a second process started side by side may be reading this fold already
+                tmp = paths[name].with_suffix(f".tmp{os.getpid()}")
+                tmp.write_text(text, encoding="utf-8")
+                tmp.replace(paths[name])
         out.append(paths)
     return out
 
@@ -68,8 +71,9 @@ def counts(test: dict[str, float]) -> tuple[float, float, float]:
     """(true positives, predicted, gold) entities from a report's precision, recall and per-type support."""
     gold = sum(v for k, v in test.items() if k.startswith("support/"))
     tp = test["entity_recall"] * gold
-    predicted = tp / test["entity_precision"] if test["entity_precision"] > 0 else 0.0
-    return tp, predicted, gold
+    if tp == 0:  # precision 0/x and 0/0 look alike: the predicted count is lost
+        raise ValueError("a fold with no correct entity: its predicted count cannot be recovered from the report")
+    return tp, tp / test["entity_precision"], gold
 
 
 def pooled_f1(tests: list[dict[str, float]]) -> float:
@@ -152,7 +156,9 @@ def main() -> None:
 
     files = write_demo_data(args.work / "demo", only=["twitter_ner"])["twitter_ner"].files
     all_paths = write_folds(files, args.work, args.folds, args.seed)
-    chosen = [int(k) for k in args.only.split(",")] if args.only else list(range(args.folds))
+    chosen = sorted({int(k) for k in args.only.split(",")}) if args.only else list(range(args.folds))
+    if any(not 0 <= k < args.folds for k in chosen):
+        parser.error(f"--only takes fold numbers from 0 to {args.folds - 1}")
     results = {k: run_fold(k, all_paths[k], args) for k in chosen}
     if args.only:  # the other folds, where another process has finished them
         for k in range(args.folds):

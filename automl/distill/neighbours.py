@@ -1,6 +1,7 @@
 """Word neighbours from a transformer teacher's own input embeddings, for the augmentation step that
-swaps a word for a similar one (TinyBERT's data augmentation replaces words by their nearest GloVe
-neighbours; a pretrained model's word-piece table already holds such a space, and ships with the teacher).
+swaps a word for a similar one (TinyBERT's data augmentation swaps words for BERT's masked-LM
+candidates or their nearest GloVe neighbours; a pretrained model's word-piece table already holds such a
+space, and ships with the teacher).
 
 Why it matters for distillation: the other augmentations (UNK, same-tag, n-sampling) only rearrange words
 the training data already has, so a student never sees what the teacher knows about other words. Near
@@ -8,7 +9,8 @@ the training data already has, so a student never sees what the teacher knows ab
 "knicks", "pistons". Swapping them in and letting the teacher label the result carries that knowledge over.
 
 Only words that are one whole word piece have a row to compare, and only whole alphabetic pieces are
-offered as neighbours (no "##" pieces, special tokens, numbers or punctuation).
+offered as neighbours (no "##" pieces, special tokens, numbers or punctuation). An uncased vocabulary
+matches "London" to "london" through its tokenizer's own normalizer.
 """
 
 from __future__ import annotations
@@ -28,51 +30,59 @@ def _cased_like(word: str, neighbour: str) -> str:
     return neighbour
 
 
-def _whole_word(piece: str) -> bool:
-    return len(piece) > 1 and piece.isalpha() and not piece.startswith("##")
+def _single_pieces(tokenizer: Any, words: list[str]) -> list[int | None]:
+    """Each word's id where the tokenizer makes it exactly one piece (alone, as a word), else None."""
+    if not words:
+        return []
+    ids = tokenizer(words, add_special_tokens=False)["input_ids"]
+    return [row[0] if len(row) == 1 else None for row in ids]
 
 
 def embedding_neighbours(tokenizer: Any, embeddings: torch.Tensor, words: Iterable[str], k: int = 10,
                          chunk: int = 1024) -> dict[str, list[str]]:
-    """word -> its `k` nearest whole-word pieces by cosine similarity of the input embeddings `embeddings`
-    (vocab, hidden), in the word's case. Words that are not a single whole piece get no entry."""
+    """word -> its `k` nearest whole words by cosine similarity of the input embeddings `embeddings`
+    (vocab, hidden), in the word's case, none a case variant of the word. Whole words are alphabetic
+    pieces the tokenizer gives back as themselves: WordPiece's "paris", not "##aris"; BPE's "Ġparis" as
+    "paris". A word that is not one such piece gets no entry."""
     if k < 1:
         raise ValueError(f"k must be at least 1, but got {k=}.")
-    vocab: dict[str, int] = tokenizer.get_vocab()
     special = set(getattr(tokenizer, "all_special_ids", []))
-    candidates = sorted(i for piece, i in vocab.items() if _whole_word(piece) and i not in special
-                        and i < embeddings.shape[0])
-    if not candidates:
-        return {}
-    lower = tokenizer.tokenize("Paris London") == tokenizer.tokenize("paris london")  # an uncased vocabulary
-    queries: dict[str, int] = {}
-    for word in set(words):
-        key = word.lower() if lower else word
-        i = vocab.get(key)
-        if i is not None and _whole_word(key) and i < embeddings.shape[0]:
-            queries[word] = i
-    if not queries:
+    by_id: dict[int, str] = {}
+    for piece, i in tokenizer.get_vocab().items():
+        word = tokenizer.convert_tokens_to_string([piece]).strip()
+        if i not in special and i < embeddings.shape[0] and len(word) > 1 and word.isalpha():
+            by_id[i] = word
+    spelled = sorted(by_id.items())
+    round_trip = _single_pieces(tokenizer, [w for _, w in spelled])
+    candidates = [i for (i, _), back in zip(spelled, round_trip, strict=True) if back == i]
+    queries = {w: i for w, i in zip(sorted(set(words)), _single_pieces(tokenizer, sorted(set(words))), strict=True)
+               if i is not None and i in by_id}
+    if not candidates or not queries:
         return {}
     table = torch.nn.functional.normalize(embeddings.detach().float(), dim=-1)
     pool = table[candidates]
-    pieces = {i: p for p, i in vocab.items()}
     out: dict[str, list[str]] = {}
     items = sorted(queries.items())
     for start in range(0, len(items), chunk):
         part = items[start:start + chunk]
         sims = table[[i for _, i in part]] @ pool.T
-        top = sims.topk(min(k + 1, len(candidates)), dim=-1).indices.tolist()
-        for (word, i), row in zip(part, top, strict=True):
-            found = [pieces[candidates[j]] for j in row if candidates[j] != i][:k]
+        # extra rows: the word itself and its case variants (cased vocabularies) are dropped below
+        top = sims.topk(min(k + 4, len(candidates)), dim=-1).indices.tolist()
+        for (word, _), row in zip(part, top, strict=True):
+            found: dict[str, None] = {}
+            for j in row:
+                near = _cased_like(word, by_id[candidates[j]])
+                if near.lower() != word.lower():
+                    found.setdefault(near, None)
             if found:
-                out[word] = [_cased_like(word, n) for n in found]
+                out[word] = list(found)[:k]
     return out
 
 
 def neighbour_source(teacher: Any, k: int = 10) -> Callable[[set[str]], dict[str, list[str]]] | None:
-    """words -> `embedding_neighbours` in a transformer teacher's table; None for a model without a tokenizer
-    and pretrained embeddings (a from-scratch net learned its table on the training data alone: it knows no
-    word beyond it)."""
+    """words -> `embedding_neighbours` in a single transformer teacher's table; None for a model without a
+    tokenizer and pretrained embeddings (a from-scratch net learned its table on the training data alone: it
+    knows no word beyond it; an ensemble has no one table)."""
     tokenizer = getattr(teacher, "tokenizer", None)
     network = getattr(teacher, "network", None)
     if tokenizer is None or network is None or not hasattr(network, "get_input_embeddings"):

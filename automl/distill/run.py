@@ -68,11 +68,7 @@ def distill(options: DistillOptions, console: Console) -> dict[str, Any]:
     started = time.time()
     if options.method is not None and options.method not in METHODS:
         raise UserError(f"unknown --method {options.method!r}", fix="use model or data")
-    try:
-        AugmentConfig(**options.augment)
-    except ValueError as exc:  # checked before the teacher loads: a bad rate costs nothing
-        raise UserError(f"bad augmentation rates: {exc}",
-                        fix="lower --unk-rate, --pos-rate or --neighbour-rate") from None
+    _check_rates(options.augment)  # before the teacher loads: a bad rate costs nothing
     out = options.out
     out.mkdir(parents=True, exist_ok=True)
     teacher = freeze(load_model(options.teacher))
@@ -122,6 +118,8 @@ def distill(options: DistillOptions, console: Console) -> dict[str, Any]:
             notes.append(f"{len(made_model.examples):,} augmented texts labeled by the teacher joined the training "
                          "data (soft labels from the cache, hard labels = the teacher's predictions)")
             extra["augmented"] = len(made_model.examples)
+        elif options.augment.get("neighbour_rate"):
+            notes.append("--neighbour-rate unused: model distillation augments its data only with --augment")
         cache = teacher_outputs(teacher, train)
         probe = ModelDistillJob(teacher, spec, train, splits.dev, splits.language, cache, 0, options.seed).new_student()
         batch = options.batch_size or (32 if probe.family == "transformer" else 64)
@@ -225,6 +223,19 @@ def distill(options: DistillOptions, console: Console) -> dict[str, Any]:
 def _point(kind: str, model: dict[str, Any], chosen: bool) -> dict[str, Any]:
     return {"name": model["name"], "kind": kind, "test": model["test"], "qps_batch_1": model["qps"]["batch_1"],
             "qps_batch_32": model["qps"]["batch_32"], "parameters": model["parameters"], "chosen": chosen}
+
+
+def _check_rates(augment: dict[str, Any]) -> None:
+    """The word-level rates share one draw per word, so they may not sum above 1."""
+    flags = {"unk_rate": "--unk-rate", "pos_rate": "--pos-rate", "neighbour_rate": "--neighbour-rate"}
+    from automl.distill.augment import AugmentConfig
+
+    default = AugmentConfig()
+    rates = {flag: float(augment.get(name, getattr(default, name))) for name, flag in flags.items()}
+    if sum(rates.values()) > 1.0:
+        said = " + ".join(f"{flag} {rate:g}" for flag, rate in rates.items())
+        raise UserError(f"{said} = {sum(rates.values()):g}: each word is changed in one way at most, so the rates "
+                        "may sum to 1 at most", fix="lower one of them")
 
 
 def _check_labels(data_labels: list[str], teacher_labels: list[str], teacher_dir: Path) -> None:

@@ -276,6 +276,15 @@ def test_neighbour_rate_on_a_fixed_seed() -> None:
     assert unk / (500 * len(WORDS)) == pytest.approx(0.1, abs=0.01)
 
 
+def test_neighbours_at_rate_0_change_nothing_seeded() -> None:
+    near = {w: ["x", "y"] for w, _ in WORDS}
+    config = AugmentConfig(unk_rate=0.1, pos_rate=0.0, nsample_rate=0.3)
+    a, b = random.Random(7), random.Random(7)
+    for _ in range(50):
+        assert augment_words(WORDS, {}, config, a, near) == augment_words(WORDS, {}, config, b, None)
+    assert a.random() == b.random()  # the same draws: seeded runs from before are reproduced
+
+
 def test_neighbour_augmentation_of_tagging_data_says_what_it_did(minilm_table: Any) -> None:
     rows = read_conll(DATA / "optimus_ner_50.conll", 50)
     tokenizer, table = minilm_table
