@@ -86,6 +86,10 @@ def speedup(report: dict[str, Any]) -> float:
     return float(q["speedup_fp32_batch_1"] if q.get("speedup_fp32_batch_1") is not None else q["speedup_batch_1"])
 
 
+def arm_dir(work: Path, k: int, arm: str) -> Path:
+    return work / f"fold{k}" / f"distill_nb{float(arm):g}"
+
+
 def run_fold(k: int, paths: dict[str, Path], args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     folder = args.work / f"fold{k}"
     teacher = finetune_minilm(paths, folder / "teacher", args.teacher_epochs, args.teacher_lr, args.max_length)
@@ -94,7 +98,7 @@ def run_fold(k: int, paths: dict[str, Path], args: argparse.Namespace) -> dict[s
         rate = float(arm)
         console.print(f"[bold]fold {k}[/], arm neighbour-rate {rate:g}")
         reports[arm] = automl_distill(
-            folder / f"distill_nb{rate:g}", teacher=teacher, data=paths["train"], dev=paths["dev"], test=paths["test"],
+            arm_dir(args.work, k, arm), teacher=teacher, data=paths["train"], dev=paths["dev"], test=paths["test"],
             method="model", student=args.student, trials=args.trials, epochs=args.student_epochs,
             td1_epochs=args.td1_epochs, budget_minutes=None, threads=1, model_augment=True,
             augment={"copies": args.copies, "pos_rate": 0.0, "neighbour_rate": rate}, baseline=i == 0)
@@ -162,10 +166,9 @@ def main() -> None:
     results = {k: run_fold(k, all_paths[k], args) for k in chosen}
     if args.only:  # the other folds, where another process has finished them
         for k in range(args.folds):
-            if k not in results and all((args.work / f"fold{k}" / f"distill_nb{float(a):g}" / "report.json").exists()
-                                        for a in args.arms):
-                results[k] = {a: json.loads((args.work / f"fold{k}" / f"distill_nb{float(a):g}" / "report.json")
-                                            .read_text(encoding="utf-8")) for a in args.arms}
+            done = [arm_dir(args.work, k, a) / "report.json" for a in args.arms]
+            if k not in results and all(path.exists() for path in done):
+                results[k] = {a: json.loads(path.read_text(encoding="utf-8")) for a, path in zip(args.arms, done, strict=True)}
     summary(results, args.arms)
 
 

@@ -30,6 +30,8 @@ from dataclasses import dataclass, replace
 from advisor.dataset import Example
 
 UNK_MARK = "\ue000"  # the first private-use character: in no real text, so in no vocabulary built from one
+# one draw per word picks at most one of these changes, so together they may not exceed 1
+WORD_RATES = ("unk_rate", "pos_rate", "neighbour_rate")
 _WORD = re.compile(r"\w+|[^\w\s]")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -51,9 +53,9 @@ class AugmentConfig:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must lie in [0, 1], but got {name}={value}.")
-        if self.unk_rate + self.pos_rate + self.neighbour_rate > 1.0:
-            raise ValueError("unk_rate + pos_rate + neighbour_rate must be at most 1, but got "
-                             f"{self.unk_rate=}, {self.pos_rate=} and {self.neighbour_rate=}.")
+        if sum(getattr(self, name) for name in WORD_RATES) > 1.0:
+            got = ", ".join(f"{name}={getattr(self, name)}" for name in WORD_RATES)
+            raise ValueError(f"{' + '.join(WORD_RATES)} must be at most 1, but got {got}.")
         if self.copies < 0:
             raise ValueError(f"copies must be >= 0, but got {self.copies=}.")
 

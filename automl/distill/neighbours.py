@@ -15,10 +15,12 @@ matches "London" to "london" through its tokenizer's own normalizer.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import torch
+
+from automl.distill.augment import Neighbours
 
 
 def _cased_like(word: str, neighbour: str) -> str:
@@ -55,8 +57,8 @@ def embedding_neighbours(tokenizer: Any, embeddings: torch.Tensor, words: Iterab
     spelled = sorted(by_id.items())
     round_trip = _single_pieces(tokenizer, [w for _, w in spelled])
     candidates = [i for (i, _), back in zip(spelled, round_trip, strict=True) if back == i]
-    queries = {w: i for w, i in zip(sorted(set(words)), _single_pieces(tokenizer, sorted(set(words))), strict=True)
-               if i is not None and i in by_id}
+    asked = sorted(set(words))
+    queries = {w: i for w, i in zip(asked, _single_pieces(tokenizer, asked), strict=True) if i is not None and i in by_id}
     if not candidates or not queries:
         return {}
     table = torch.nn.functional.normalize(embeddings.detach().float(), dim=-1)
@@ -79,7 +81,7 @@ def embedding_neighbours(tokenizer: Any, embeddings: torch.Tensor, words: Iterab
     return out
 
 
-def neighbour_source(teacher: Any, k: int = 10) -> Callable[[set[str]], dict[str, list[str]]] | None:
+def neighbour_source(teacher: Any, k: int = 10) -> Neighbours | None:
     """words -> `embedding_neighbours` in a single transformer teacher's table; None for a model without a
     tokenizer and pretrained embeddings (a from-scratch net learned its table on the training data alone: it
     knows no word beyond it; an ensemble has no one table)."""

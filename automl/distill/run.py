@@ -226,12 +226,11 @@ def _point(kind: str, model: dict[str, Any], chosen: bool) -> dict[str, Any]:
 
 
 def _check_rates(augment: dict[str, Any]) -> None:
-    """The word-level rates share one draw per word, so they may not sum above 1."""
-    flags = {"unk_rate": "--unk-rate", "pos_rate": "--pos-rate", "neighbour_rate": "--neighbour-rate"}
-    from automl.distill.augment import AugmentConfig
+    """AugmentConfig's own check, said in the command's flag names."""
+    from automl.distill.augment import WORD_RATES, AugmentConfig
 
     default = AugmentConfig()
-    rates = {flag: float(augment.get(name, getattr(default, name))) for name, flag in flags.items()}
+    rates = {"--" + name.replace("_", "-"): float(augment.get(name, getattr(default, name))) for name in WORD_RATES}
     if sum(rates.values()) > 1.0:
         said = " + ".join(f"{flag} {rate:g}" for flag, rate in rates.items())
         raise UserError(f"{said} = {sum(rates.values()):g}: each word is changed in one way at most, so the rates "
