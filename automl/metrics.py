@@ -9,7 +9,8 @@ Every key is higher-is-better except those in `LOWER_IS_BETTER`.
   positive class, the second name; more: macro) |
 | ABS-3 | micro_/macro_ precision/recall/f1, subset_accuracy (= accuracy), hamming_loss; f1 = micro_f1 |
 | ABS-6 | entity_precision/recall/f1 (seqeval, micro over entities; = precision/recall/f1), token_accuracy,
-  per type "f1/LOC", "precision/LOC", "recall/LOC", "support/LOC" |
+  per type "f1/LOC", "precision/LOC", "recall/LOC", "support/LOC"; the counts entities_gold, entities_predicted,
+  entities_correct (so scores of several test sets can be pooled) |
 | ABS-5 score | pearson, spearman, mse, mae (a constant prediction correlates 0.0, not NaN) |
 """
 
@@ -95,6 +96,7 @@ def _multi_label(labels: LabelSpace, golds: Sequence[Any], preds: Sequence[Any])
 
 def _sequence_labeling(golds: Sequence[Any], preds: Sequence[Any]) -> dict[str, float]:
     from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
+    from seqeval.metrics.sequence_labeling import get_entities
 
     y_true = [list(row) for row in golds]
     y_pred = [list(row) for row in preds]
@@ -109,6 +111,9 @@ def _sequence_labeling(golds: Sequence[Any], preds: Sequence[Any]) -> dict[str, 
     tokens = sum(len(g) for g in y_true)
     correct = sum(a == b for g, p in zip(y_true, y_pred, strict=True) for a, b in zip(g, p, strict=True))
     out["token_accuracy"] = correct / tokens if tokens else 0.0
+    gold, predicted = set(get_entities(y_true)), set(get_entities(y_pred))  # seqeval's own (type, start, end)
+    out.update(entities_gold=float(len(gold)), entities_predicted=float(len(predicted)),
+               entities_correct=float(len(gold & predicted)))
     out.update({"precision": out["entity_precision"], "recall": out["entity_recall"], "f1": out["entity_f1"]})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

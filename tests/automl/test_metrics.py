@@ -61,6 +61,7 @@ def test_entities_by_hand() -> None:
     assert m["precision/ORG"] == pytest.approx(0.5)
     assert m["f1/ORG"] == pytest.approx(2 / 3)
     assert m["support/LOC"] == 1
+    assert (m["entities_gold"], m["entities_predicted"], m["entities_correct"]) == (3, 3, 2)
     with pytest.raises(ValueError, match="gold tags"):
         evaluate("ABS-6", labels, [("O", "O")], [("O",)])
 
