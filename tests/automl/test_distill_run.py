@@ -86,6 +86,25 @@ def test_model_distillation_end_to_end(tmp_path: Path) -> None:
     assert (teacher_dir / "model.safetensors").read_bytes() == before
 
 
+def test_model_distillation_learns_from_unlabeled_sentences(tmp_path: Path) -> None:
+    """--unlabeled under model distillation: the teacher labels the sentences (tokens split by spaces) and
+    its cached outputs cover them, so the student trains on them; the baseline keeps the truth alone."""
+    paths = split_file(DATA / "optimus_ner_50.conll", tmp_path, n_dev=8)
+    splits = load_splits(paths["train"], paths["dev"], paths["test"], None, 13)
+    labels = label_space("ABS-6", splits.train, splits.dev, splits.test)
+    teacher_dir = tmp_path / "teacher"
+    build_model(resolve_model(str(make_tiny_transformer(tmp_path / "bert", layers=2))), labels, splits.train, 64,
+                "en").save(teacher_dir)
+    unlabeled = tmp_path / "transfer.txt"
+    unlabeled.write_text("Hundreds of people left Hill Top for Mittagong .\n\nThe college is in Tarzana .\n",
+                         encoding="utf-8")
+    report = distill(DistillOptions(teacher=teacher_dir, data=paths["train"], dev=paths["dev"], test=paths["test"],
+                                    student="layers:1", unlabeled=unlabeled, trials=1, epochs=1, out=tmp_path / "d",
+                                    qps_seconds=0.1, threads=1, budget_minutes=None, baseline=False), quiet)
+    assert report["data"]["teacher_outputs_cached"] == len(splits.train) + 2
+    assert "2 unlabeled texts labeled by the teacher joined the training data" in report["notes"]
+
+
 def test_speed_up_at_equal_precision_when_only_one_serves_bf16(tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """A teacher whose bf16 weights changed its predictions serves fp32; a student that kept them serves
