@@ -95,7 +95,7 @@ def _multi_label(labels: LabelSpace, golds: Sequence[Any], preds: Sequence[Any])
 
 
 def _sequence_labeling(golds: Sequence[Any], preds: Sequence[Any]) -> dict[str, float]:
-    from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
+    from seqeval.metrics import classification_report
     from seqeval.metrics.sequence_labeling import get_entities
 
     y_true = [list(row) for row in golds]
@@ -103,17 +103,18 @@ def _sequence_labeling(golds: Sequence[Any], preds: Sequence[Any]) -> dict[str, 
     for i, (g, p) in enumerate(zip(y_true, y_pred, strict=True)):
         if len(g) != len(p):
             raise ValueError(f"example {i} has {len(g)} gold tags but {len(p)} predicted tags")
+    # seqeval's micro scores, from its own (type, start, end) entities counted once; 0 where undefined
+    gold, predicted = set(get_entities(y_true)), set(get_entities(y_pred))
+    hits = len(gold & predicted)
     out = {
-        "entity_precision": float(precision_score(y_true, y_pred, zero_division=0)),
-        "entity_recall": float(recall_score(y_true, y_pred, zero_division=0)),
-        "entity_f1": float(f1_score(y_true, y_pred, zero_division=0)),
+        "entity_precision": hits / len(predicted) if predicted else 0.0,
+        "entity_recall": hits / len(gold) if gold else 0.0,
+        "entity_f1": 2 * hits / (len(gold) + len(predicted)) if gold or predicted else 0.0,
+        "entities_gold": float(len(gold)), "entities_predicted": float(len(predicted)), "entities_correct": float(hits),
     }
     tokens = sum(len(g) for g in y_true)
     correct = sum(a == b for g, p in zip(y_true, y_pred, strict=True) for a, b in zip(g, p, strict=True))
     out["token_accuracy"] = correct / tokens if tokens else 0.0
-    gold, predicted = set(get_entities(y_true)), set(get_entities(y_pred))  # seqeval's own (type, start, end)
-    out.update(entities_gold=float(len(gold)), entities_predicted=float(len(predicted)),
-               entities_correct=float(len(gold & predicted)))
     out.update({"precision": out["entity_precision"], "recall": out["entity_recall"], "f1": out["entity_f1"]})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

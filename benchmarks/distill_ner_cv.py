@@ -76,14 +76,7 @@ def write_folds(files: dict[str, Path], work: Path, folds: int, seed: int) -> li
 
 def counts(test: dict[str, float]) -> tuple[float, float, float]:
     """(correct, predicted, gold) entities of one test report."""
-    if "entities_gold" in test:
-        return test["entities_correct"], test["entities_predicted"], test["entities_gold"]
-    # reports written before automl.metrics counted entities: back from precision, recall and per-type support
-    gold = sum(v for k, v in test.items() if k.startswith("support/"))
-    tp = test["entity_recall"] * gold
-    if tp == 0:  # precision 0/x and 0/0 look alike: the predicted count is lost
-        raise ValueError("a fold with no correct entity: its predicted count cannot be recovered from the report")
-    return tp, tp / test["entity_precision"], gold
+    return test["entities_correct"], test["entities_predicted"], test["entities_gold"]
 
 
 def pooled_f1(tests: list[dict[str, float]]) -> float:
@@ -129,22 +122,27 @@ def run_fold(k: int, paths: dict[str, Path], args: argparse.Namespace) -> dict[s
     return reports
 
 
-def remeasure(work: Path, k: int, arm: str, student: str, paths: dict[str, Path], rounds: int = 3,
-              seconds: float = 2.0) -> dict[str, float]:
-    """The speed-up re-timed on a quiet machine: teacher and student of one fold alternately, `rounds` times
-    each, both fp32, one thread; the median of the per-round ratios at batch 1 and 32."""
+def remeasure(work: Path, k: int, arms: list[str], student: str, paths: dict[str, Path], rounds: int = 3,
+              seconds: float = 2.0) -> dict[str, dict[str, float]]:
+    """Each arm's speed-up re-timed on a quiet machine: the fold's teacher and the arm's student alternately,
+    `rounds` times each, both fp32, one thread; the median of the per-round ratios at batch 1 and 32."""
     from automl.models import load_model
     from automl.serving import measure_qps
     from automl.splits import load_splits
 
     test = load_splits(paths["train"], paths["dev"], paths["test"], "ABS-6", 13).test
-    teacher, model = load_model(work / f"fold{k}" / "teacher"), load_model(arm_dir(work, k, arm, student) / "student")
-    ratios: dict[str, list[float]] = {"batch_1": [], "batch_32": []}
-    for _ in range(rounds):
-        t, s = (measure_qps(m, test, batch_size=32, seconds=seconds, threads=1, bf16=False) for m in (teacher, model))
-        ratios["batch_1"].append(s["qps_batch1"] / t["qps_batch1"])
-        ratios["batch_32"].append(s["qps_batch"] / t["qps_batch"])
-    return {b: statistics.median(r) for b, r in ratios.items()}
+    teacher = load_model(work / f"fold{k}" / "teacher")
+    out = {}
+    for arm in arms:
+        model = load_model(arm_dir(work, k, arm, student) / "student")
+        ratios: dict[str, list[float]] = {"batch_1": [], "batch_32": []}
+        for _ in range(rounds):
+            t, s = (measure_qps(m, test, batch_size=32, seconds=seconds, threads=1, bf16=False)
+                    for m in (teacher, model))
+            ratios["batch_1"].append(s["qps_batch1"] / t["qps_batch1"])
+            ratios["batch_32"].append(s["qps_batch"] / t["qps_batch"])
+        out[arm] = {b: statistics.median(r) for b, r in ratios.items()}
+    return out
 
 
 def summary(results: dict[int, dict[str, dict[str, Any]]], arms: list[str]) -> None:
@@ -224,8 +222,9 @@ def main() -> None:
                 results[k] = {a: json.loads(path.read_text(encoding="utf-8")) for a, path in zip(args.arms, done, strict=True)}
     if args.remeasure:
         for k, reports in sorted(results.items()):
+            quiet = remeasure(args.work, k, args.arms, args.student, all_paths[k])
             for arm, report in reports.items():
-                report["quiet_speedup"] = remeasure(args.work, k, arm, args.student, all_paths[k])
+                report["quiet_speedup"] = quiet[arm]
                 console.print(f"fold {k} arm {arm}: quiet speed-up {report['quiet_speedup']['batch_1']:.2f}x at "
                               f"batch 1, {report['quiet_speedup']['batch_32']:.2f}x at 32 (fp32, 1 thread)")
     summary(results, args.arms)
