@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import tomllib
 from pathlib import Path
@@ -11,20 +10,12 @@ from typing import Any, Literal, get_args
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from advisor.errors import UserError
+from presets.catalog import InputShape, Metric, OutputShape
+from presets.catalog import (
+    did_you_mean as did_you_mean,  # re-exported: the advisor's modules import it from here
+)
 
-InputShape = Literal["one_text", "two_texts", "text_and_features", "passage_and_question"]
-OutputShape = Literal[
-    "one_class",
-    "independent_labels",
-    "similarity",
-    "tag_per_token",
-    "free_text",
-    "span",
-    "sentence_probability",
-    "several",
-]
 Hardware = Literal["gpu", "cpu"]
-Metric = Literal["accuracy", "precision", "recall", "f1", "macro_f1", "micro_f1", "entity_f1", "pearson"]
 Iterations = Literal["baseline", "many"]
 ComplexTask = Literal["relation_extraction", "text_correction", "ranking", "keyword_extraction", "clustering", "none"]
 
@@ -73,11 +64,6 @@ def choices(name: str) -> tuple[str, ...]:
         if getattr(arg, "__origin__", None) is Literal:
             return tuple(get_args(arg))
     return ()
-
-
-def did_you_mean(word: str, options: list[str] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.5)
-    return f" Did you mean {close[0]!r}?" if close else ""
 
 
 def parse_answers(raw: dict[str, Any], origin: str = "answers") -> Answers:

@@ -10,19 +10,7 @@ from typing import Any
 from rich.console import Console
 
 from advisor.inspection import inspect_files
-
-# The answer shape each task abstraction comes from (the inverse of the ABS rules).
-SHAPES: dict[str, dict[str, str]] = {
-    "ABS-1": {"input": "one_text", "output": "one_class"},
-    "ABS-2": {"input": "two_texts", "output": "one_class"},
-    "ABS-3": {"input": "one_text", "output": "independent_labels"},
-    "ABS-4": {"input": "text_and_features", "output": "one_class"},
-    "ABS-5": {"input": "two_texts", "output": "similarity"},
-    "ABS-6": {"input": "one_text", "output": "tag_per_token"},
-    "ABS-7": {"input": "one_text", "output": "free_text"},
-    "ABS-8": {"input": "one_text", "output": "sentence_probability"},
-    "ABS-9": {"input": "passage_and_question", "output": "span"},
-}
+from presets.catalog import task
 
 
 def language_of(sample: list[str]) -> str:
@@ -38,7 +26,8 @@ def answers_from_data(paths: list[str], console: Console | None = None) -> dict[
     found = inspect_files(paths)
     train = found.files[0]
     sample = [e.text or " ".join(e.tokens) for e in read_dataset(paths[0]).examples[:500]]
-    answers: dict[str, Any] = {**SHAPES.get(train.task, {}), "labeled_rows": train.rows,
+    shape = task(train.task)  # the inverse of the ABS rules: the answers that lead to this task
+    answers: dict[str, Any] = {"input": shape.input, "output": shape.output, "labeled_rows": train.rows,
                                "language": language_of(sample), "text_chars": max(1, train.lengths.p95)}
     if train.label_count:
         answers["num_labels"] = train.label_count

@@ -24,20 +24,23 @@ from advisor.recommendation import (
     Training,
 )
 from advisor.rules import RuleBook, rulebook
-from advisor.tiers import ModelTier, pick
+from advisor.steps import step_plan
+from advisor.tiers import pick
+from presets.catalog import ModelTier
+from presets.catalog import task as task_type
 
 MIN_PER_LABEL = 200  # DATA-6: "每个标签覆盖的样本数至少要超过200条"
 PRETRAINED_BAND = (1_000, 100_000)  # DATA-3: thousands to tens of thousands
 SCRATCH_BAND = (10_000, 1_000_000)  # DATA-2: tens of thousands to millions
 FINE_TUNE_CEILING = 1_000_000  # DATA-4: don't fine-tune on millions of rows
-LABELED_TASKS = ("ABS-1", "ABS-2", "ABS-3", "ABS-6")
 DEFAULT_LADDER = ["base"]
 FALLBACK_LANGUAGE = "en"
 
 
 def task_of(task_id: str, rule: str = "") -> Task:
-    raw = presets.load("tasks")["tasks"][task_id]
-    return Task(id=task_id, rule=rule, **{k: raw[k] for k in Task.model_fields if k in raw and k not in ("id", "rule")})
+    known = task_type(task_id).model_dump()
+    return Task(id=task_id, rule=rule, **{k: known[k] for k in Task.model_fields if k not in ("id", "rule")
+                                          and known.get(k) is not None})
 
 
 def ladder(ev: Evaluation, answers: Answers, warnings: list[str]) -> list[Tier]:
@@ -68,8 +71,8 @@ def ladder(ev: Evaluation, answers: Answers, warnings: list[str]) -> list[Tier]:
 
 def as_tier(t: ModelTier, rule: str) -> Tier:
     return Tier(name=t.name, family=t.family, size=t.size, language=t.language, layers=t.layers, hidden=t.hidden,
-                params_millions=round(t.parameters() / 1e6, 1), source=t.source(),
-                offline=t.local_path() is not None or not t.pretrained, rule=rule)
+                params_millions=round(t.parameters() / 1e6, 1), source=t.describe_source(), offline=t.offline,
+                rule=rule)
 
 
 def distill_plan(ev: Evaluation, tiers: list[Tier]) -> Distill:
@@ -116,15 +119,6 @@ def hardware_plan(ev: Evaluation, answers: Answers, warnings: list[str]) -> Hard
     return plan
 
 
-def step_plan(total_steps: int) -> tuple[int, int, int]:
-    """TIME-7: log, eval and save steps in the ratio 1:10:100, scaled so a run logs 100-1000 times.
-
-    3,000 steps -> (10, 100, 1000), the guide's own example; 300 steps -> (1, 10, 100).
-    """
-    log = 10 ** max(0, math.floor(math.log10(max(total_steps, 1))) - 2)
-    return log, 10 * log, 100 * log
-
-
 def training_plan(tiers: list[Tier], answers: Answers, warnings: list[str]) -> Training:
     first = tiers[0]
     spaces = presets.load("search_spaces")
@@ -139,7 +133,7 @@ def training_plan(tiers: list[Tier], answers: Answers, warnings: list[str]) -> T
     epochs = int(space["epochs"])
     if group == "transformer" and answers.labeled_rows < 5_000:
         epochs += 2  # few rows: more passes before the dev score settles
-    log, eval_, save = step_plan(steps_per_epoch * epochs)
+    log, eval_, save = step_plan(rows, batch, epochs)
     return Training(model=first.name, batch_size=batch,
                     batch_size_search="binary search for the largest batch that fits (automl run does it)",
                     learning_rate=float(space["lr_default"]), epochs=epochs, max_length=max_length,
@@ -147,13 +141,20 @@ def training_plan(tiers: list[Tier], answers: Answers, warnings: list[str]) -> T
                     mixed_precision=answers.train_hardware == "gpu", rules=["TIME-7", "TIME-8"])
 
 
-def data_verdict(ev: Evaluation, answers: Answers) -> DataVerdict:
+def per_label_tasks(book: RuleBook) -> tuple[str, ...]:
+    """The tasks DATA-6 counts rows per label for, read from its condition in presets/rules.toml."""
+    rule = book.by_id["DATA-6"]
+    leaves = rule.when.all if rule.when else ()
+    return next((tuple(c.value) for c in leaves if c.field == "task" and c.op == "in"), ())
+
+
+def data_verdict(ev: Evaluation, answers: Answers, book: RuleBook) -> DataVerdict:
     task, rows = ev.facts["task"], answers.labeled_rows
     verdict = DataVerdict(verdict="sufficient", labeled_rows=rows, rows_per_label=ev.facts["rows_per_label"],
                           pretrained_band=f"{PRETRAINED_BAND[0]:,}-{PRETRAINED_BAND[1]:,} rows (DATA-3)",
                           scratch_band=f"{SCRATCH_BAND[0]:,}-{SCRATCH_BAND[1]:,} rows (DATA-2)",
                           rules=["DATA-3", "DATA-2"])
-    if task in LABELED_TASKS and answers.num_labels:
+    if task in per_label_tasks(book) and answers.num_labels:
         verdict.needed_rows = MIN_PER_LABEL * answers.num_labels
         verdict.rules.append("DATA-6")
     if rows == 0:
@@ -191,7 +192,7 @@ def recommend(answers: Answers, book: RuleBook | None = None) -> Recommendation:
         distill=distill_plan(ev, tiers),
         hardware=hardware_plan(ev, answers, warnings),
         training=training_plan(tiers, answers, warnings),
-        data_verdict=data_verdict(ev, answers),
+        data_verdict=data_verdict(ev, answers, book),
         warnings=warnings,
         advice=[f"{f.id}: {f.because}" for f in ev.fired_where("advice")],
         fired_rules=ev.fired,

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, get_args
 
 import presets
-from advisor.answers import FIELDS, choices, did_you_mean
+from advisor.answers import FIELDS, choices
+from presets.catalog import SCRATCH_FAMILIES, Size, did_you_mean, tasks
+from presets.catalog import PresetError as PresetError  # re-exported: one error for every preset file
 
 DERIVED_FACTS = {"task": (), "rows_per_label": (), "cards": (), "distill": ("none", "model", "data")}
 OPERATORS = ("eq", "ne", "in", "not_in", "gt", "ge", "lt", "le", "set", "unset")
 KINDS = ("decision", "warning", "advice")
-LADDER_STEPS = ("tiny", "base", "large", "lstm", "gru", "cnn", "bow")
+LADDER_STEPS = (*(size for size in get_args(Size) if size != "scratch"), *SCRATCH_FAMILIES)  # models.toml's
 EFFECTS: dict[str, tuple[str, ...]] = {
     "task": (),  # an ABS id, checked against tasks.toml
     "decompose": (),
@@ -26,10 +28,6 @@ EFFECTS: dict[str, tuple[str, ...]] = {
     "train_device": ("gpu", "cpu"),
     "serve_device": ("gpu", "cpu", "cpu_cluster"),
 }
-
-
-class PresetError(Exception):
-    """A preset file breaks the schema: a bug in presets/, reported at start-up."""
 
 
 @dataclass(frozen=True)
@@ -149,5 +147,5 @@ def parse_rulebook(rules_data: dict[str, Any], guide_data: dict[str, Any], task_
 @cache
 def rulebook() -> RuleBook:
     """The rules shipped in presets/, parsed and checked once per process."""
-    task_ids = tuple(presets.load("tasks")["tasks"])
+    task_ids = tuple(str(task_id) for task_id in tasks())
     return parse_rulebook(presets.load("rules"), presets.load("guide"), task_ids)

@@ -6,7 +6,7 @@ import pytest
 
 from advisor.answers import parse_answers
 from advisor.errors import UserError
-from advisor.plans import recommend, step_plan
+from advisor.plans import recommend
 
 
 def rec_for(**answers):
@@ -29,15 +29,6 @@ def test_rules_that_did_not_hold_do_not_fire() -> None:
     fired = {f.id for f in rec.fired_rules}
     assert "QPS-4" in fired and not {"QPS-1", "QPS-2", "QPS-3"} & fired
     assert rec.distill.method == "none"
-
-
-def test_step_plan_keeps_the_guides_tenfold_ratio() -> None:
-    assert step_plan(3000) == (10, 100, 1000)  # the guide's own example
-    assert step_plan(300) == (1, 10, 100)
-    assert step_plan(45_000) == (100, 1000, 10_000)
-    for total in (1, 7, 999, 10**6):
-        log, ev, save = step_plan(total)
-        assert ev == 10 * log and save == 100 * log
 
 
 def test_training_plan_follows_time_8() -> None:
