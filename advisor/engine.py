@@ -15,6 +15,7 @@ from typing import Any
 from advisor.answers import Answers
 from advisor.recommendation import ConditionTrace, FiredRule
 from advisor.rules import Condition, Rule, RuleBook
+from presets.catalog import task as task_type
 
 _COMPARE = {
     "eq": operator.eq,
@@ -119,6 +120,8 @@ def apply_effects(ev: Evaluation, rule: Rule) -> None:
     then = rule.then
     if "task" in then and ev.facts["task"] is None:
         ev.facts["task"], ev.task_rule = then["task"], rule.id
+        # what GOAL-1 says the plan falls back to when no metric is given
+        ev.facts["default_metric"] = task_type(then["task"]).default_metric or "none: see the task's metric note"
     if "decompose" in then and not ev.decompose:
         ev.decompose, ev.decompose_rule = list(then["decompose"]), rule.id
     if "distill" in then:

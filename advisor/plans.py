@@ -46,7 +46,8 @@ def task_of(task_id: str, rule: str = "") -> Task:
 def ladder(ev: Evaluation, answers: Answers, warnings: list[str]) -> list[Tier]:
     steps = ev.ladder or [(s, "") for s in DEFAULT_LADDER]
     language = answers.language
-    if not any(pick(s, language) for s, _ in steps if s in ("tiny", "base", "large")):
+    pretrained_steps = [s for s, _ in steps if s in ("tiny", "base", "large")]
+    if pretrained_steps and not any(pick(s, language) for s in pretrained_steps):  # scratch-only ladders need none
         warnings.append(f"No pretrained tiers for language {language!r} in presets/models.toml; showing "
                         f"{FALLBACK_LANGUAGE!r} tiers. Add a multilingual or {language} model there.")
         language = FALLBACK_LANGUAGE

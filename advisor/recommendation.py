@@ -41,6 +41,29 @@ class Decomposition(BaseModel):
     rule: str = ""
 
 
+class Measured(BaseModel):
+    """A tier timed on this machine with random weights (`advisor recommend --measure`, automl/measure/)."""
+
+    qps_batch_1: float  # in `precision`, the one automl would serve in
+    qps_batch_32: float
+    qps_batch_1_fp32: float | None = None
+    qps_batch_32_fp32: float | None = None
+    train_samples_per_s: float
+    train_precision: str = "fp32"
+    threads: int
+    device: str
+    max_length: int  # in the model's own units (tokens, characters or words)
+    precision: str  # fp32 | bf16
+    hours_per_epoch: float | None = None  # at the answers' labeled_rows
+    core_hours_per_epoch: float | None = None
+    cost_per_epoch: float | None = None
+    currency: str = "USD"
+    text_source: str = "synthetic"  # data | synthetic
+    seconds: float | None = None  # what the measurement took
+    meets_qps: bool | None = None  # qps_batch_32 >= the answers' qps on one machine like this one
+    machines_for_qps: int | None = None  # machines like this one that serve the answers' qps at batch 32
+
+
 class Tier(BaseModel):
     name: str
     family: str  # transformer | bow | cnn | gru | lstm
@@ -53,6 +76,7 @@ class Tier(BaseModel):
     offline: bool  # ships in an installed package: no network needed
     role: str = ""  # teacher | student | ""
     rule: str = ""  # the rule that put it on the ladder
+    measured: Measured | None = None  # only with --measure
 
 
 class Distill(BaseModel):
@@ -92,6 +116,29 @@ class Training(BaseModel):
     rules: list[str] = Field(default_factory=list)
 
 
+class CurvePoint(BaseModel):
+    fraction: float  # of the training rows
+    rows: int
+    score: float  # dev score of the model trained on them
+
+
+class LearningCurve(BaseModel):
+    """Dev score against training rows, fitted by score(n) = a - b * n^-c (automl/curve/)."""
+
+    model: str
+    metric: str
+    points: list[CurvePoint]
+    asymptote: float | None = None  # a: the score more rows of the same kind approach
+    asymptote_std: float | None = None
+    exponent: float | None = None  # c
+    rows: int  # all the training rows
+    score_at_rows: float | None = None  # the fit at `rows`
+    score_at_double: float | None = None  # the fit at 2 x `rows`
+    gain_at_double: float | None = None  # what doubling the labels buys
+    gain_at_double_std: float | None = None  # its uncertainty (from the fit's covariance)
+    summary: str = ""
+
+
 class DataVerdict(BaseModel):
     verdict: str  # sufficient | insufficient | more_than_needed | unknown
     labeled_rows: int
@@ -101,6 +148,7 @@ class DataVerdict(BaseModel):
     scratch_band: str
     notes: list[str] = Field(default_factory=list)
     rules: list[str] = Field(default_factory=list)
+    curve: LearningCurve | None = None  # `automl curve`'s curve.json, when given (--curve)
 
 
 class Guide(BaseModel):

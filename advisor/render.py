@@ -40,7 +40,9 @@ def render_recommendation(rec: Recommendation, console: Console, verbose: bool =
     t = rec.task
     task = _kv([("task", f"[bold cyan]{t.id}[/] {t.name} ({t.name_zh})  [dim]by {t.rule}[/]"),
                 ("data format", t.format.replace("\t", " ⇥ ")),
-                ("metric", rec.answers.get("metric") or f"{t.default_metric} (task default)")])
+                ("metric", rec.answers.get("metric")
+                 or (f"{t.default_metric} (the task's default: no metric given)" if t.default_metric
+                     else "none given, and the task has no default"))])
     parts: list = [task]
     if not t.supported_by_automl:
         parts.append(Text(f"automl: {t.unsupported_hint}", style="yellow"))

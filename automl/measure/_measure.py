@@ -1,0 +1,104 @@
+"""One tier measured on this machine: serving QPS at batch 1 and 32 in fp32 and in the precision automl
+would serve in, training samples/s, and what an epoch of the user's rows costs in hours and money."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import torch
+
+import presets
+from advisor.dataset import Example
+from automl.measure._build import build_random, shipped_words
+from automl.measure._inputs import label_names, synthetic_examples
+from automl.measure._timing import SERVE_BATCH, as_bf16, serving_qps, training_speed
+from automl.models.base import LabelSpace
+from automl.training.device import resolve_threads
+from automl.training.precision import bf16_available
+
+MEASURABLE_TASKS = ("ABS-1", "ABS-2", "ABS-3", "ABS-5", "ABS-6")  # what automl trains
+DEFAULT_SECONDS = 4.0  # per tier: ~55% serving (4 timings), ~45% training steps
+TRAIN_ROWS = 256  # rows the training timing draws its batches from
+
+
+def measure_tier(tier: Any, *, task: str, num_labels: int | None, language: str, rows: int, batch_size: int,
+                 examples: list[Example] | None = None, text_chars: int = 128, seconds: float = DEFAULT_SECONDS,
+                 threads: int | None = None, seed: int = 0) -> dict[str, Any]:
+    """The measurement of one tier as a flat dict (advisor.recommendation.Measured's fields).
+
+    `examples`: the user's rows (their labels are replaced: the head only needs the right width);
+    without them, synthetic text whose 95th percentile length is `text_chars`. `threads`: torch threads,
+    None for the cores other processes leave free now (automl's "auto")."""
+    if task not in MEASURABLE_TASKS:
+        raise ValueError(f"automl trains {', '.join(MEASURABLE_TASKS)}; {task} cannot be measured.")
+    started = time.perf_counter()
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads or resolve_threads("auto") or previous)
+    try:
+        names = label_names(task, num_labels)
+        labels = LabelSpace(task=task, names=[] if task == "ABS-5" else names, regression=task == "ABS-5")
+        rows_in = _relabel(examples, task, names, seed) if examples else synthetic_examples(
+            task, language, text_chars, names, seed=seed, lexicon=shipped_words(tier))
+        model = build_random(tier, labels, rows_in[:2000], language, seed)
+        share = seconds / 9  # 4 serving timings of ~1 share each, training 4 shares (+ warm-ups)
+        fp32_1 = serving_qps(model, rows_in, 1, share)
+        fp32_32 = serving_qps(model, rows_in, SERVE_BATCH, share)
+        device = next(model.parameters()).device
+        precision = "bf16" if bf16_available(device) else "fp32"
+        if precision == "bf16":
+            served = as_bf16(model)
+            qps_1, qps_32 = serving_qps(served, rows_in, 1, share), serving_qps(served, rows_in, SERVE_BATCH, share)
+            del served
+        else:
+            qps_1, qps_32 = fp32_1, fp32_32
+        train, train_bf16 = training_speed(model, rows_in[:TRAIN_ROWS], batch_size, 4 * share, seed)
+        used_threads = torch.get_num_threads()
+        out = {
+            "qps_batch_1": round(qps_1.per_s, 1), "qps_batch_32": round(qps_32.per_s, 1),
+            "qps_batch_1_fp32": round(fp32_1.per_s, 1), "qps_batch_32_fp32": round(fp32_32.per_s, 1),
+            "train_samples_per_s": round(train.per_s, 2), "train_batch_size": min(batch_size, TRAIN_ROWS),
+            "train_steps_timed": train.calls, "train_precision": "bf16" if train_bf16 else "fp32",
+            "threads": used_threads, "device": str(device), "max_length": model.max_length,
+            "precision": precision, "text_source": "data" if examples else "synthetic",
+        }
+        out.update(epoch_cost(rows, train.per_s, used_threads, str(device)))
+        out["seconds"] = round(time.perf_counter() - started, 1)
+        return out
+    finally:
+        torch.set_num_threads(previous)
+
+
+def epoch_cost(rows: int, samples_per_s: float, threads: int, device: str) -> dict[str, Any]:
+    """Hours for one epoch of `rows`, its CPU core-hours and its price at presets/prices.toml's rates
+    (one CPU core-hour each thread; a GPU run is priced by the card in the advisor's hardware plan)."""
+    prices = presets.load("prices")
+    hours = rows / samples_per_s / 3600 if samples_per_s > 0 else math.inf
+    core_hours = hours * threads if device == "cpu" else 0.0
+    cost = core_hours * float(prices["cpu"]["core_hour"]) if device == "cpu" else None
+    return {"hours_per_epoch": _sig(hours), "core_hours_per_epoch": _sig(core_hours),
+            "cost_per_epoch": None if cost is None else _sig(cost),
+            "currency": prices.get("meta", {}).get("currency", "USD")}
+
+
+def _sig(value: float, digits: int = 3) -> float:
+    """Rounded to significant digits: an epoch may take 0.0003 or 300 hours."""
+    return float(f"{value:.{digits}g}") if math.isfinite(value) else value
+
+
+def _relabel(examples: list[Example], task: str, names: list[str], seed: int) -> list[Example]:
+    """The user's texts with labels from `names` (cycled): the head's width is what matters for speed."""
+    from dataclasses import replace
+
+    out = []
+    for i, e in enumerate(examples):
+        if task == "ABS-6":
+            out.append(replace(e, tags=tuple(names[(i + j) % len(names)] for j in range(len(e.tokens)))))
+        elif task == "ABS-3":
+            out.append(replace(e, labels=(names[i % len(names)],)))
+        elif task == "ABS-5":
+            out.append(replace(e, label=str(i % 2)))
+        else:
+            out.append(replace(e, label=names[i % len(names)]))
+    return out

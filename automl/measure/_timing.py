@@ -1,0 +1,102 @@
+"""Bounded timings: serving queries/s the way automl's serving measurement sends them (`model.serve` on the
+examples nearest the median length), and training samples/s over a few real optimizer steps of automl's
+own step (its optimizer, bf16 autocast rule, gradient clipping, length-bucketed batches).
+
+Every loop stops at its time share, after at least one timed call, so a big tier costs a bounded few
+seconds instead of minutes: its figure then rests on fewer calls (reported as `calls`/`steps`).
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from advisor.dataset import Example
+from automl.models.base import TaskModel
+from automl.serving import median_sample
+from automl.training.batching import bucketed_batches
+from automl.training.optimizer import clipped_parameters, trial_optimizer
+from automl.training.precision import autocast, wants_bf16
+
+SERVE_BATCH = 32  # PaddleNLP's QPS recipe: batch 1 and 32
+
+
+@dataclass
+class Throughput:
+    per_s: float
+    calls: int
+
+
+def _timed(run: Callable[[], None], items: int, seconds: float) -> Throughput:
+    run()  # warm-up: first-call allocations and kernel selection
+    calls = 0
+    started = time.perf_counter()
+    while True:
+        run()
+        calls += 1
+        elapsed = time.perf_counter() - started
+        if elapsed >= seconds:
+            return Throughput(per_s=calls * items / elapsed, calls=calls)
+
+
+def serving_qps(model: TaskModel, examples: list[Example], batch_size: int, seconds: float) -> Throughput:
+    """Queries/s at `batch_size`, sending the examples nearest the median length."""
+    sample = median_sample(model, examples, max(batch_size, 1))
+    batches = [[e] for e in sample] if batch_size == 1 else [(sample * batch_size)[:batch_size]]
+    state = {"i": 0}
+
+    def call() -> None:
+        model.serve(batches[state["i"] % len(batches)])
+        state["i"] += 1
+
+    model.eval()
+    return _timed(call, batch_size, seconds)
+
+
+def as_bf16(model: TaskModel) -> TaskModel:
+    """A copy with bf16 weights: what automl serves where the hardware has bf16 matmuls (automl.serving)."""
+    return copy.deepcopy(model).to(torch.bfloat16)
+
+
+def training_speed(model: TaskModel, examples: list[Example], batch_size: int, seconds: float,
+                   seed: int = 0) -> tuple[Throughput, bool]:
+    """Samples/s over real optimizer steps on length-bucketed batches, and whether bf16 autocast was on.
+
+    The first step (optimizer state allocation) is not timed. The model's weights change: use a copy."""
+    device = next(model.parameters()).device
+    use_bf16 = wants_bf16("auto", device, model.family)
+    optimizer = trial_optimizer(model, 1e-4, 0.01)
+    dense = clipped_parameters(model)
+    lengths = [model.length(e) for e in examples]
+    batches = bucketed_batches(lengths, min(batch_size, len(examples)), random.Random(seed))
+    state = {"i": 0, "samples": 0}
+
+    def step() -> None:
+        indices = batches[state["i"] % len(batches)]
+        state["i"] += 1
+        model.train()
+        batch = model.collate([examples[i] for i in indices])
+        with autocast(device, use_bf16):
+            out = model(**batch)
+        assert out.loss is not None
+        out.loss.backward()
+        torch.nn.utils.clip_grad_norm_(dense, 1.0, foreach=True)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        state["samples"] += len(indices)
+
+    step()
+    state["samples"] = 0
+    steps = 0
+    started = time.perf_counter()
+    while True:
+        step()
+        steps += 1
+        elapsed = time.perf_counter() - started
+        if elapsed >= seconds:
+            return Throughput(per_s=state["samples"] / elapsed, calls=steps), use_bf16
