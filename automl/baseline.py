@@ -10,8 +10,7 @@ import time
 from typing import Any
 
 from advisor.dataset import Example
-
-BASELINE_TASKS = ("ABS-1", "ABS-2", "ABS-5")
+from presets.catalog import task as task_type
 
 
 def _text(e: Example) -> str:
@@ -20,7 +19,8 @@ def _text(e: Example) -> str:
 
 def tfidf_baseline(task: str, train: list[Example], test: list[Example]) -> dict[str, Any] | None:
     """Fit on train, score on test; None for tasks it does not apply to (or a score label)."""
-    if task not in BASELINE_TASKS or any(e.label is None for e in train):
+    kind = task_type(task)  # one label per text (or pair) and nothing but text: what TF-IDF + LR can take
+    if not (kind.trainable and kind.has_one_label and not kind.has_features) or any(e.label is None for e in train):
         return None
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression

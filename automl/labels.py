@@ -12,8 +12,9 @@ from collections.abc import Iterable, Sequence
 from advisor.dataset import Dataset, Example
 from advisor.errors import UserError
 from automl.models.base import LabelSpace
+from presets.catalog import task as task_type
+from presets.catalog import trainable_tasks
 
-SUPPORTED_TASKS = ("ABS-1", "ABS-2", "ABS-3", "ABS-4", "ABS-5", "ABS-6")
 _TAG_PREFIXES = {"B": 0, "I": 1, "E": 2, "L": 2, "S": 3, "U": 3}  # BIO, BIOES, BILOU
 
 
@@ -24,9 +25,10 @@ def label_space(task: str, *datasets: Dataset | Sequence[Example]) -> LabelSpace
     class, other numbers a regression score, anything else classes. ABS-6: the tags, with the B-/I- twin of
     every entity type seen in train added (a dev "I-LOC" is no surprise when train has "B-LOC").
     """
-    if task not in SUPPORTED_TASKS:
-        raise UserError(f"automl cannot train task {task}: it trains {', '.join(SUPPORTED_TASKS)}",
-                        fix="decompose the problem into one of those tasks (see `advisor recommend`)")
+    kind = task_type(task)
+    if not kind.trainable:
+        raise UserError(f"automl cannot train task {task} ({kind.name}): it trains {', '.join(trainable_tasks())}",
+                        fix=kind.unsupported_hint or "decompose the problem into one of those tasks (see `advisor recommend`)")
     if not datasets:
         raise ValueError("label_space needs at least the training data")
     train, *others = datasets
@@ -35,13 +37,13 @@ def label_space(task: str, *datasets: Dataset | Sequence[Example]) -> LabelSpace
     if not train_examples:
         raise UserError(f"{train_path} has no examples", fix="give a training file with labeled rows")
 
-    if task == "ABS-6":
+    if kind.is_tagging:
         space = LabelSpace(task, _tag_names(_labels_of(task, train_examples, train_path)))
-    elif task == "ABS-3":
+    elif kind.is_multilabel:
         space = LabelSpace(task, _natural_sorted(_labels_of(task, train_examples, train_path)))
     else:
         found = _labels_of(task, train_examples, train_path)
-        if task == "ABS-5" and _is_regression(found):
+        if kind.may_be_score and _is_regression(found):
             space = LabelSpace(task, [], regression=True)
         else:
             space = LabelSpace(task, _natural_sorted(found))
@@ -76,12 +78,13 @@ def _labels_of(task: str, examples: Iterable[Example], path: str) -> set[str]:
 
 
 def _example_labels(task: str, example: Example, path: str) -> Iterable[str]:
-    if task == "ABS-6":
+    kind = task_type(task)
+    if kind.is_tagging:
         if len(example.tags) != len(example.tokens):
             raise UserError(f"line {example.line} of {path} has {len(example.tokens)} tokens but "
                             f"{len(example.tags)} tags", fix="give exactly one tag per token")
         return example.tags
-    if task == "ABS-3":
+    if kind.is_multilabel:
         return example.labels
     if example.label is None or example.label == "":
         raise UserError(f"line {example.line} of {path} has no label", fix="label every row, or drop it")

@@ -22,19 +22,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from automl.models.base import LabelSpace
+from presets.catalog import task as task_type
 
 LOWER_IS_BETTER = frozenset({"mse", "mae", "hamming_loss", "loss"})
 
 
 def default_metric(task: str, labels: LabelSpace | None = None) -> str:
-    """The score a sweep maximises for `task`: the guide's metric per task abstraction."""
-    if task == "ABS-3":
-        return "micro_f1"
-    if task == "ABS-6":
-        return "entity_f1"
-    if task == "ABS-5" and labels is not None and labels.regression:
-        return "pearson"
-    return "accuracy"
+    """The score a sweep maximises for `task`: the task's metric in presets/tasks.toml (its score metric
+    when the labels are numbers)."""
+    return task_type(task).metric(regression=labels is not None and labels.regression)
 
 
 def higher_is_better(metric: str) -> bool:
@@ -47,9 +43,10 @@ def evaluate(task: str, labels: LabelSpace, golds: Sequence[Any], preds: Sequenc
         raise ValueError(f"golds and preds must be as long as each other, but got {len(golds)=} and {len(preds)=}.")
     if not golds:
         raise ValueError("cannot evaluate on no examples")
-    if task == "ABS-6":
+    kind = task_type(task)
+    if kind.is_tagging:
         return _sequence_labeling(golds, preds)
-    if task == "ABS-3":
+    if kind.is_multilabel:
         return _multi_label(labels, golds, preds)
     if labels.regression:
         return _regression(golds, preds)

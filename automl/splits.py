@@ -6,9 +6,10 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import presets
 from advisor.dataset import Dataset, Example
 from advisor.errors import UserError
+from presets.catalog import task as task_type
+from presets.catalog import tasks
 
 HOLDOUT = 0.1  # dev and test each take 10% of train when not given: the guide's usual 80/10/10
 
@@ -39,12 +40,12 @@ def _holdout(examples: list[Example], n: int, seed: int, what: str) -> tuple[lis
 
 
 def check_supported(task: str) -> None:
-    info = presets.load("tasks")["tasks"][task]
-    if not info.get("supported_by_automl"):
-        raise UserError(f"automl cannot train {task} ({info['name']}) yet: {info.get('unsupported_hint', '')}",
-                        "Supported: ABS-1 single-text classification, ABS-2 sentence pairs, ABS-3 multi-label, "
-                        "ABS-5 text matching, ABS-6 sequence labeling; `advisor recommend` explains how to "
-                        "decompose other tasks into these.")
+    kind = task_type(task)
+    if not kind.trainable:
+        supported = ", ".join(f"{t.id} {t.name}" for t in tasks().values() if t.trainable)
+        raise UserError(f"automl cannot train {task} ({kind.name}) yet: {kind.unsupported_hint}",
+                        f"Supported: {supported}; `advisor recommend` explains how to decompose other tasks "
+                        "into these.")
 
 
 def load_splits(train: Path, dev: Path | None, test: Path | None, task: str | None, seed: int) -> Splits:

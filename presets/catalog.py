@@ -102,6 +102,11 @@ class TaskType(BaseModel):
         return self.input == "text_and_features"
 
     @property
+    def has_one_label(self) -> bool:
+        """One label per example: a class, or for matching a 0/1 label or a score."""
+        return self.output in ("one_class", "similarity")
+
+    @property
     def may_be_score(self) -> bool:
         """The label may be a number (a similarity score: regression) instead of a class."""
         return self.score_metric is not None

