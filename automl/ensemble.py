@@ -19,8 +19,10 @@ import torch
 from advisor.dataset import Example
 from advisor.errors import UserError
 from automl.metrics import evaluate, higher_is_better
+from automl.models import load_model
 from automl.models.base import LabelSpace, TaskModel
 from automl.models.ensemble import EnsembleModel, can_ensemble, decode_probabilities, probabilities
+from automl.training.inference import predict_logits
 
 ROUNDS = 20  # additions; Caruana's ensembles settle well before 20 with a handful of candidates
 
@@ -70,8 +72,6 @@ def clearly_better(fixed: int, broken: int, z: float = 1.645) -> bool:
 
 
 def dev_probabilities(model: TaskModel, examples: Sequence[Example], batch_size: int = 128) -> torch.Tensor:
-    from automl.train import predict_logits
-
     return probabilities(model.labels, predict_logits(model, examples, batch_size))
 
 
@@ -79,8 +79,6 @@ def select_ensemble(candidates: Sequence[tuple[str, Path]], dev: list[Example], 
                     metric: str) -> tuple[EnsembleModel, dict[str, Any]] | None:
     """The ensemble of saved models `candidates` ((name, folder), best first) that scores best on `dev`,
     with its report entry; None when it is a single model (no ensemble beats it) or cannot be formed."""
-    from automl.models import load_model
-
     if len(candidates) < 2 or not can_ensemble(labels):
         return None
     loaded = []

@@ -49,7 +49,7 @@ def predict_file(model_dir: Path, data: Path, output: Path | None, batch_size: i
     from advisor.datafile import read_dataset
     from automl.metrics import evaluate
     from automl.models import load_model
-    from automl.train import predict
+    from automl.training import predict
 
     model = load_model(model_dir)
     task = model.labels.task

@@ -36,7 +36,7 @@ def finish_report(study: Any, splits: Any, options: Any, labels: Any, metric: st
     from automl.models import load_model
     from automl.serving import measure_qps
     from automl.sweep import kept_models
-    from automl.train import predict
+    from automl.training import predict
 
     kept = kept_models(study, metric, max(1, options.ensemble))
     # the best kept model; Optuna's best_trial breaks ties between equal scores its own way

@@ -19,7 +19,8 @@ import torch
 
 from advisor.dataset import Example
 from automl.models.base import TaskModel
-from automl.train import bf16_available, resolve_threads
+from automl.training.device import resolve_threads
+from automl.training.precision import bf16_available
 
 
 def measure_qps(model: TaskModel, examples: Sequence[Example], batch_size: int = 32, seconds: float = 2.0,

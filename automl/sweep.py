@@ -1,6 +1,6 @@
 """The Optuna study: one trial = one `run_trial` with a model, learning rate and batch size.
 
-The trial function itself is pure (automl/train.py); this module is the adapter: it suggests the
+The trial function itself is pure (automl/training/); this module is the adapter: it suggests the
 parameters, turns dev scores into `trial.report` / `should_prune`, records why a trial was pruned or
 failed (out of memory, diverging loss) and keeps the best model on disk. Resuming is Optuna's own:
 the same storage and study name load the finished trials, and `--trials N` counts the study's total.
@@ -24,7 +24,7 @@ from automl.batch_size import is_out_of_memory
 from automl.metrics import higher_is_better
 from automl.models import MODEL_JSON, build_model, resolve_model
 from automl.models.base import LabelSpace
-from automl.train import DivergedError, TrialConfig, run_trial, step_plan
+from automl.training import DivergedError, TrialConfig, run_trial, step_plan
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
 

@@ -88,7 +88,7 @@ def finetune_minilm(demo: dict[str, Path], out: Path, epochs: int, lr: float, ma
     from automl.labels import label_space
     from automl.models import build_model, resolve_model
     from automl.splits import load_splits
-    from automl.train import TrialConfig, run_trial
+    from automl.training import TrialConfig, run_trial
 
     if (out / "automl_model.json").exists():
         return out

@@ -148,7 +148,7 @@ def automl_trial(train: list[Any], dev: list[Any], args: argparse.Namespace, bat
                  name: str = "c") -> Run:
     from automl.labels import label_space
     from automl.models import build_model, resolve_model
-    from automl.train import TrialConfig, run_trial
+    from automl.training import TrialConfig, run_trial
 
     began = time.perf_counter()
     import torch

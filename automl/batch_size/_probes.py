@@ -20,6 +20,8 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from automl.batch_size._policy import ProbeResult, format_bytes
+from automl.training.optimizer import trial_optimizer
+from automl.training.precision import autocast
 
 if TYPE_CHECKING:
     import torch
@@ -431,8 +433,6 @@ class TorchProbe:
         return (tensors if self.cpu_measure == "tensors" else resident), resident, figures
 
     def _steps(self, size: int, steps: int) -> None:
-        from automl.train import autocast, trial_optimizer
-
         model = self.model
         batch = {k: v.to(self.device) for k, v in model.collate([self.longest] * size).items()}
         model.train()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from automl.batch_size._cache import cached_max_batch_size
 from automl.batch_size._policy import SearchResult, find_max_batch_size
 from automl.batch_size._probes import DEFAULT_BUDGET_SHARE, TorchProbe, default_budget
+from automl.training.precision import wants_bf16
 
 if TYPE_CHECKING:
     import torch
@@ -60,8 +61,6 @@ def tune_batch_size(
         budget = memory_budget_bytes
         budget_label = f"{budget} B"
     import torch
-
-    from automl.train import wants_bf16
 
     use_bf16 = wants_bf16(bf16, torch.device(device), model.family)
     key = (model_name, model.max_length, device_label(device), budget_label, f"cap {cap}", "bf16" if use_bf16 else "fp32")

@@ -22,10 +22,11 @@ from automl.distill.augment import AugmentConfig, augment
 from automl.distill.model_distill import Ranges, suggest
 from automl.distill.neighbours import neighbour_source
 from automl.distill.search import Plan, Stage
+from automl.distill.student import build_student
 from automl.distill.teacher import teacher_labels, teacher_outputs
 from automl.distill.wrapper import DistillStudent
 from automl.models.base import TaskModel
-from automl.train import TrialConfig
+from automl.training.config import TrialConfig
 
 
 def read_unlabeled(path: Path, task: str) -> list[Example]:
@@ -105,8 +106,6 @@ class DataDistillJob:
     patience: int | None = 8
 
     def new_student(self) -> TaskModel:
-        from automl.distill.student import build_student
-
         return build_student(self.student_spec, self.teacher, self.teacher.labels, self.vocab_examples, self.language)
 
     def config(self, lr: float, epochs: float) -> TrialConfig:

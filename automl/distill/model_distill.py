@@ -21,7 +21,7 @@ from automl.distill.search import Plan, Stage, SweepOutcome, run_sweep
 from automl.distill.student import build_student
 from automl.distill.wrapper import DistillStudent
 from automl.models.base import TaskModel
-from automl.train import TrialConfig
+from automl.training.config import TrialConfig
 
 NEVER = 10**9  # an eval interval no run reaches: only the final eval, so the final weights are kept
 

@@ -63,7 +63,7 @@ def distill(options: DistillOptions, console: Console) -> dict[str, Any]:
     from automl.models import load_model
     from automl.serving import measure_qps
     from automl.splits import load_splits
-    from automl.train import available_threads, predict
+    from automl.training import available_threads, predict
 
     started = time.time()
     if options.method is not None and options.method not in METHODS:

@@ -18,7 +18,8 @@ import optuna
 from advisor.dataset import Example
 from automl.models.base import TaskModel
 from automl.sweep import hyperband
-from automl.train import DivergedError, TrialConfig, run_trial
+from automl.training.config import DivergedError, TrialConfig
+from automl.training.loop import run_trial
 
 
 @dataclass

@@ -26,6 +26,7 @@ from torch import nn
 
 from advisor.dataset import Example
 from advisor.errors import UserError
+from automl.models import build_model, resolve_model
 from automl.models.base import LabelSpace, TaskModel
 
 
@@ -165,8 +166,6 @@ def default_student(teacher: TaskModel, method: str) -> str:
 def build_student(spec: str, teacher: TaskModel, labels: LabelSpace, train: list[Example], language: str,
                   **hparams: Any) -> TaskModel:
     """A fresh student: a layer cut of the teacher, a tier or directory, or a scratch family."""
-    from automl.models import build_model, resolve_model
-
     spec, ffn = split_ffn(spec)
     layers = parse_layers(spec)
     if layers is not None:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 
 import torch
 
 from advisor.dataset import Example
 from automl.models.base import TaskModel
+from automl.training.inference import predict
 
 
 def example_key(example: Example) -> str:
@@ -93,10 +95,6 @@ def teacher_outputs(teacher: TaskModel, examples: Sequence[Example], batch_size:
 
 def teacher_labels(teacher: TaskModel, examples: Sequence[Example], batch_size: int = 64) -> list[Example]:
     """The examples with the teacher's predictions as their labels (hard labels, DIST-4)."""
-    from dataclasses import replace
-
-    from automl.train import predict
-
     predictions = predict(teacher, examples, batch_size=batch_size)
     task = teacher.labels.task
     out = []

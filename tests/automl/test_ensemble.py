@@ -14,7 +14,7 @@ from automl.models import load_model
 from automl.models.base import LabelSpace
 from automl.models.ensemble import EnsembleModel, can_ensemble
 from automl.models.scratch import build_scratch
-from automl.train import TrialConfig, predict, predict_logits, run_trial
+from automl.training import TrialConfig, predict, predict_logits, run_trial
 
 SMALL = {"embedding_dim": 16, "bigram_dim": 8, "hidden": 12}
 

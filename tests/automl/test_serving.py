@@ -10,9 +10,8 @@ import torch
 from advisor.dataset import Example
 from automl.labels import label_space
 from automl.models import build_model, resolve_model
-from automl.models.transformer import make_tiny_transformer
 from automl.serving import measure_qps, median_sample
-from automl.train import bf16_available
+from automl.training import bf16_available
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 
@@ -20,7 +19,7 @@ ROWS = [Example(text=" ".join(["word"] * n), label=("pos" if n % 2 else "neg")) 
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def model(tmp_path_factory: pytest.TempPathFactory, make_tiny_transformer):  # noqa: ANN001, ANN201
     spec = resolve_model(str(make_tiny_transformer(tmp_path_factory.mktemp("tiny") / "bert")))
     return build_model(spec, label_space("ABS-1", ROWS), ROWS, 64, "en")
 

@@ -18,14 +18,14 @@ from advisor.errors import UserError
 from automl.labels import label_space
 from automl.models import ModelSpec, build_model, load_model, resolve_model
 from automl.models.base import LabelSpace
-from automl.models.transformer import TransformerModel, make_tiny_transformer
-from automl.train import predict
+from automl.models.transformer import TransformerModel
+from automl.training import predict
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> ModelSpec:
+def tiny(tmp_path_factory: pytest.TempPathFactory, make_tiny_transformer) -> ModelSpec:  # noqa: ANN001
     return resolve_model(str(make_tiny_transformer(tmp_path_factory.mktemp("tiny") / "bert")))
 
 
@@ -254,13 +254,13 @@ def test_top_layer_on_first_token_gives_the_same_logits_and_gradients(tiny: Mode
 
 
 def test_top_layer_shortcut_steps_aside_for_hooks_and_tags(tiny: ModelSpec) -> None:
-    from automl.models.transformer import _first_token_layer
+    from automl.models.transformer._first_token import first_token_layer
 
     model = build_model(tiny, label_space("ABS-1", CLASSES), CLASSES, 32, "en")
-    layer = _first_token_layer(model.network)
+    layer = first_token_layer(model.network)
     assert layer is model.network.base_model.encoder.layer[-1]
     handle = layer.attention.self.query.register_forward_hook(lambda *_: None)  # distillation's TD1 capture
-    assert _first_token_layer(model.network) is None
+    assert first_token_layer(model.network) is None
     handle.remove()
     tagger = build_model(tiny, label_space("ABS-6", TAGS), TAGS, 32, "en")
     assert isinstance(tagger._top_layer_on_first_token(), contextlib.nullcontext)
@@ -271,7 +271,7 @@ def test_attention_input_is_cast_once_under_autocast(tiny: ModelSpec) -> None:
     (autocast alone casts it three times): the same logits, gradients within bf16 rounding, fewer casts."""
     from torch.utils._python_dispatch import TorchDispatchMode
 
-    from automl.models.transformer import _cast_input_once
+    from automl.models.transformer._first_token import cast_input_once
 
     class CountCasts(TorchDispatchMode):
         def __init__(self) -> None:
@@ -284,7 +284,7 @@ def test_attention_input_is_cast_once_under_autocast(tiny: ModelSpec) -> None:
             return func(*args, **(kwargs or {}))
 
     model = build_model(tiny, label_space("ABS-1", CLASSES), CLASSES, 32, "en").eval()
-    hooked = [m for m in model.network.modules() if _cast_input_once in m._forward_pre_hooks.values()]
+    hooked = [m for m in model.network.modules() if cast_input_once in m._forward_pre_hooks.values()]
     layers = model.network.base_model.encoder.layer
     assert len(hooked) == len(layers)
     batch = model.collate(CLASSES)
@@ -312,7 +312,7 @@ def test_attention_input_is_cast_once_under_autocast(tiny: ModelSpec) -> None:
         torch.testing.assert_close(once, plain, atol=2e-3, rtol=2e-2)
     assert once_casts < plain_casts
     TransformerModel(model.network, model.tokenizer, model.labels, 32)  # as a copied network brings its hooks
-    assert all(list(m._forward_pre_hooks.values()).count(_cast_input_once) == 1 for m in hooked)
+    assert all(list(m._forward_pre_hooks.values()).count(cast_input_once) == 1 for m in hooked)
 
 
 def test_cpu_training_uses_byte_dropout_sparse_word_embeddings_and_saves_plain(tiny: ModelSpec,

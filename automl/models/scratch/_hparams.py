@@ -41,7 +41,7 @@ FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 # Taggers: char + left/right char-bigram embeddings, a CRF on top. Measured here on People's Daily
 # 1998-01 char NER (nr/ns/nt -> PER/LOC/ORG, deduplicated, 80/10/10 by sha256(13, sentence): 35,027 /
-# 4,378 / 4,378 sentences) through automl.train.run_trial (AdamW 2e-3, batch 64, warmup + linear decay,
+# 4,378 / 4,378 sentences) through automl.training.run_trial (AdamW 2e-3, batch 64, warmup + linear decay,
 # clip 1.0), 8 epochs, 1 thread on a 2-core machine shared with other jobs (load 3-6):
 #   lstm (BiLSTM 128, bf16 autocast):                    test entity F1 0.9583, 8.6 min
 #   cnn  (2 layers x widths 3, 5 x 128, bf16 autocast):  test entity F1 0.9555, 9.9 min

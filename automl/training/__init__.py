@@ -1,0 +1,39 @@
+"""Fine-tune trials: one module a concept, so lower modules import only the leaf they need.
+
+- `config`: `TrialConfig` in, `TrialResult` / `HistoryEntry` out, `DivergedError`.
+- `loop`: `run_trial` and its `TrialState` (train a batch, evaluate, log, save).
+- `inference`: `predict`, `predict_logits`, dev metrics, the bf16 check (batched by length, no gradients).
+- `batching`: length-bucketed training batches.  `plan`: `step_plan` (log / eval / save steps).
+- `optimizer`: `trial_optimizer`, the warmup + linear schedule, the clipped parameters.
+- `precision`: bf16 availability and autocast.  `device`: device, threads, the trial's seeded random state.
+- `checkpoint`: the best weights written atomically.
+"""
+
+from automl.training.batching import bucketed_batches
+from automl.training.config import DivergedError, HistoryEntry, Report, TrialConfig, TrialResult
+from automl.training.device import available_threads, resolve_device, resolve_threads
+from automl.training.inference import predict, predict_logits
+from automl.training.loop import run_trial
+from automl.training.optimizer import trial_optimizer
+from automl.training.plan import step_plan
+from automl.training.precision import autocast, bf16_available, wants_bf16
+
+__all__ = [
+    "DivergedError",
+    "HistoryEntry",
+    "Report",
+    "TrialConfig",
+    "TrialResult",
+    "autocast",
+    "available_threads",
+    "bf16_available",
+    "bucketed_batches",
+    "predict",
+    "predict_logits",
+    "resolve_device",
+    "resolve_threads",
+    "run_trial",
+    "step_plan",
+    "trial_optimizer",
+    "wants_bf16",
+]
