@@ -46,6 +46,9 @@ def recommend(
     as_json: Annotated[bool, typer.Option("--json", help="Print the recommendation as JSON.")] = False,
     save_answers: Annotated[Path | None, typer.Option("--save-answers", help="Write the answers to this file (TOML/YAML/JSON).")] = None,
     brief: Annotated[bool, typer.Option("--brief", help="Leave out the table of fired rules.")] = False,
+    measure: Annotated[bool, typer.Option("--measure", help="Time every tier of the ladder on this machine (random weights, a few seconds each; loads torch).")] = False,
+    measure_seconds: Annotated[float | None, typer.Option(min=0.5, help="Timing budget per tier for --measure (default 4 s).")] = None,
+    curve: Annotated[Path | None, typer.Option("--curve", help="A learning curve (`automl curve`'s curve.json, or the folder holding it) for the data verdict.")] = None,
 ) -> None:
     """Recommend a task abstraction, model tiers, hardware and a training plan, each with the rules behind it."""
     from advisor.answers import dump_answers, load_answers, parse_answers
@@ -66,6 +69,16 @@ def recommend(
     if save_answers:
         dump_answers(result, save_answers)
     rec = make_recommendation(result)
+    if curve:
+        from advisor.curve_verdict import attach_curve
+
+        attach_curve(rec, curve)
+    if measure:
+        from advisor.measured import measure_ladder
+
+        say = err_console if as_json else console
+        rec.warnings.extend(measure_ladder(rec, result, data, seconds=measure_seconds,
+                                           progress=lambda name: say.print(f"[dim]measuring {name} ...[/]")))
     if as_json:
         sys.stdout.write(rec.model_dump_json(indent=2) + "\n")
     else:

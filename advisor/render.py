@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -74,7 +74,7 @@ def render_recommendation(rec: Recommendation, console: Console, verbose: bool =
          + (f", {dv.rows_per_label:.0f} per label (need {dv.needed_rows:,})" if dv.rows_per_label is not None and dv.needed_rows else "")
          + "; " + "; ".join(dv.notes)),
     ])
-    parts += [ladder, plans]
+    parts += [ladder, *measured_parts(rec), plans]
     if d.stages:
         parts.append(Text("distillation stages: " + " | ".join(d.stages), style="dim"))
     if rec.warnings:
@@ -91,6 +91,29 @@ def render_recommendation(rec: Recommendation, console: Console, verbose: bool =
             fired.add_row(f.id, f.because, held, f.source)
         console.print(fired)
     console.print(f"[dim]source: {rec.guide.title} — {rec.guide.url} ({rec.guide.license})[/]")
+
+
+def measured_parts(rec: Recommendation) -> list[RenderableType]:
+    """The `--measure` table (serving QPS, training rate, an epoch's hours and cost) and the QPS facts;
+    the fp32 figures are in the JSON."""
+    rows = [t.measured for t in rec.model_tiers if t.measured is not None]
+    if not rows:
+        return []
+    first = rows[0]
+    table = Table(title=f"measured here: {first.device}, {first.threads} thread(s), serving in {first.precision}, "
+                        "random weights", title_justify="left")
+    for col in ("model", "QPS b1", "QPS b32", "train/s", "h/epoch", f"{first.currency}/epoch", "target"):
+        table.add_column(col, no_wrap=True, justify="left" if col == "model" else "right")
+    for tier in rec.model_tiers:
+        m = tier.measured
+        if m is None:
+            continue
+        meets = "meets" if m.meets_qps else f"x{m.machines_for_qps}" if m.machines_for_qps else "-"
+        table.add_row(tier.name, f"{m.qps_batch_1:,.0f}", f"{m.qps_batch_32:,.0f}", f"{m.train_samples_per_s:,.0f}",
+                      f"{m.hours_per_epoch:.2g}" if m.hours_per_epoch is not None else "-",
+                      f"{m.cost_per_epoch:.2g}" if m.cost_per_epoch is not None else "-", meets)
+    facts = next((a.removeprefix("QPS (measured): ") for a in rec.advice if a.startswith("QPS (measured)")), "")
+    return [table, Text(facts, style="green")] if facts else [table]
 
 
 def render_rule(rule: Rule, console: Console, guide_line: str) -> None:

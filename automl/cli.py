@@ -53,20 +53,66 @@ def run(
 @user_errors
 def predict(
     model: Annotated[Path, typer.Option("--model", help="A model folder written by `automl run`.")],
-    data: Annotated[Path, typer.Option("--data", help="Texts to label: the task's format (labels ignored) or one text per line.")],
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write predictions (TSV); default stdout.")] = None,
+    data: Annotated[Path, typer.Option("--data", help="Texts to label: the task's format (labels give scores), CSV/JSONL records with a text column, or one text per line.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write predictions; default stdout.")] = None,
     batch_size: Annotated[int, typer.Option(min=1)] = 32,
+    output_format: Annotated[str | None, typer.Option("--format", help="tsv (input, prediction, probabilities as JSON) or jsonl (the answers `automl serve` gives); default: jsonl for a .jsonl --output, else tsv.")] = None,
 ) -> None:
-    """Run a saved model over a file and write its predictions."""
+    """Run a saved model over a file and write its predictions with their probabilities."""
     from automl.predict import predict_file
 
-    predict_file(model, data, output, batch_size, console)
+    predict_file(model, data, output, batch_size, console, output_format)
 
 
 @app.command()
 @user_errors
-def report(out: Annotated[Path, typer.Argument(help="The --out folder of a run (or its report.json).")]) -> None:
-    """Reprint the results of a run."""
+def export(
+    model_dir: Annotated[Path, typer.Argument(help="A model folder written by `automl run`.")],
+    onnx: Annotated[bool, typer.Option("--onnx", help="Export to ONNX (the one format so far).")] = False,
+    out: Annotated[Path | None, typer.Option(help="The .onnx file; default MODEL_DIR/model.onnx.")] = None,
+    data: Annotated[Path | None, typer.Option(help="Texts to trace, check and time on; default the dev file of the run that wrote the model.")] = None,
+    threads: Annotated[int, typer.Option(min=1, help="Threads for both PyTorch and onnxruntime while timing.")] = 1,
+    seconds: Annotated[float, typer.Option(min=0.1, help="Seconds each QPS measurement runs (best of 2).")] = 1.0,
+) -> None:
+    """Export a saved model, check its outputs against PyTorch's (1e-4) and compare their QPS."""
+    from advisor.errors import UserError
+    from automl.export.command import export_command
+
+    if not onnx:
+        raise UserError("say which format to export", fix="add --onnx")
+    report = export_command(model_dir, out, data, threads, seconds, console)
+    if not report.check.passed:
+        raise typer.Exit(1)
+
+
+@app.command()
+@user_errors
+def serve(
+    model_dir: Annotated[Path, typer.Argument(help="A model folder written by `automl run`.")],
+    host: Annotated[str, typer.Option(help="Address to listen on; 127.0.0.1 answers this machine only.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port; 0 picks a free one.")] = 8000,
+    threads: Annotated[int | None, typer.Option(min=1, help="torch threads for the model; default torch's.")] = None,
+    max_batch: Annotated[int, typer.Option(min=1, help="Most texts of concurrent requests answered in one forward pass.")] = 64,
+) -> None:
+    """Answer POST /predict {"texts": [...]} with labels and probabilities (tags and spans, scores) over HTTP."""
+    from automl.serve.server import serve as run_server
+
+    run_server(model_dir, host, port, threads, max_batch, console)
+
+
+@app.command()
+@user_errors
+def report(
+    out: Annotated[Path, typer.Argument(help="The --out folder of a run (or its report.json).")],
+    storage: Annotated[str | None, typer.Option(help="Rebuild the report from this study storage URL (any worker's sweep) into OUT, instead of reprinting OUT's.")] = None,
+    study: Annotated[str | None, typer.Option(help="With --storage: the study name; needed when the storage holds several.")] = None,
+) -> None:
+    """Reprint the results of a run, or rebuild them from its study (--storage)."""
+    if storage is not None:
+        from automl.rebuild import rebuild_report
+
+        rebuild_report(storage, study, out, console)
+        return
     from automl.report import read_report, render_report
 
     render_report(read_report(out), console)
@@ -130,6 +176,11 @@ def distill(
                                       "nsample_rate": nsample_rate, "neighbour_rate": neighbour_rate},
                              baseline=baseline, threads=threads)
     run_distill(options, console)
+
+
+from automl.curve.command import curve as curve_command  # noqa: E402  (its own module: typer + rich only)
+
+app.command("curve")(curve_command)
 
 
 if __name__ == "__main__":
