@@ -7,8 +7,17 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+import presets
 from advisor.errors import UserError
 from presets.catalog import InputShape, Metric, OutputShape
 from presets.catalog import (
@@ -20,6 +29,11 @@ Iterations = Literal["baseline", "many"]
 ComplexTask = Literal["relation_extraction", "text_correction", "ranking", "keyword_extraction", "clustering", "none"]
 
 
+# Outputs whose rows carry labels (classes, tags, several task outputs); the rest (free text, a span, a
+# sentence probability, a similarity score) have none, so num_labels = 0 is "none" for them.
+LABELED_OUTPUTS = ("one_class", "independent_labels", "tag_per_token", "several")
+
+
 class Answers(BaseModel):
     """What the user knows about their problem. Defaults are the guide's common case."""
 
@@ -27,8 +41,9 @@ class Answers(BaseModel):
 
     input: InputShape = Field(description="What goes in (X): one text, two texts, text plus numeric features, or a passage and a question.")
     output: OutputShape = Field(description="What comes out (Y).")
-    num_labels: int | None = Field(default=None, ge=1, validation_alias=AliasChoices("num_labels", "labels"),
-                                   description="How many classes, labels or tag types (without B-/I- prefixes).")
+    num_labels: int | None = Field(default=None, ge=0, validation_alias=AliasChoices("num_labels", "labels"),
+                                   description="How many classes, labels or tag types (without B-/I- prefixes); "
+                                               "0 or none for outputs without labels.")
     labeled_rows: int = Field(default=0, ge=0, validation_alias=AliasChoices("labeled_rows", "rows"),
                               description="Labeled training examples you have.")
     unlabeled_rows: int = Field(default=0, ge=0, description="Unlabeled texts of the same kind you could use.")
@@ -45,6 +60,28 @@ class Answers(BaseModel):
     iterations: Iterations = Field(default="baseline", description="A one-off baseline, or many iterations.")
     complex_task: ComplexTask = Field(default="none", description="A complex task to decompose, if it is one.")
     text_chars: int | None = Field(default=None, ge=1, description="Typical (95th percentile) text length in characters.")
+
+    @field_validator("gpu_model")
+    @classmethod
+    def _priced_gpu(cls, value: str | None) -> str | None:
+        """A GPU of presets/prices.toml, spelt as there: checked when given, not after every question."""
+        if value is None:
+            return None
+        table = {name.lower(): name for name in presets.load("prices")["gpu"]}
+        if value.strip().lower() not in table:
+            raise ValueError(f"not in the price table (presets/prices.toml: {', '.join(table.values())})."
+                             f"{did_you_mean(value, list(table.values()))}")
+        return table[value.strip().lower()]
+
+    @model_validator(mode="after")
+    def _labels_fit_the_output(self) -> Answers:
+        """num_labels = 0 means "no labels": refused where the output has labels, dropped where it has none."""
+        if self.num_labels == 0:
+            if self.output in LABELED_OUTPUTS:
+                raise ValueError(f"num_labels = 0, but a {self.output} output has labels: give how many "
+                                 "(at least 1), or leave num_labels out")
+            object.__setattr__(self, "num_labels", None)  # frozen model: set once, while validating
+        return self
 
 
 FIELDS: dict[str, Any] = dict(Answers.model_fields)
@@ -80,7 +117,10 @@ def parse_answers(raw: dict[str, Any], origin: str = "answers") -> Answers:
             return Answers.model_validate(raw)
         except ValidationError as exc:
             for err in exc.errors():
-                key = str(err["loc"][0]) if err["loc"] else "?"
+                if not err["loc"]:  # a rule across answers (num_labels against output)
+                    problems.append(str(err["msg"]).removeprefix("Value error, ") + ".")
+                    continue
+                key = str(err["loc"][0])
                 name = ALIASES.get(key, key)
                 allowed = choices(name) if name in FIELDS else ()
                 if err["type"] == "missing":
@@ -89,7 +129,7 @@ def parse_answers(raw: dict[str, Any], origin: str = "answers") -> Answers:
                     problems.append(f"{key} = {err.get('input')!r} is not a choice; one of {', '.join(allowed)}."
                                     f"{did_you_mean(str(err.get('input')), allowed)}")
                 else:
-                    problems.append(f"{key} = {err.get('input')!r}: {err['msg']}.")
+                    problems.append(f"{key} = {err.get('input')!r}: {str(err['msg']).removeprefix('Value error, ')}")
     raise UserError(f"{origin}: " + " ".join(problems),
                     "Correct the answers above; `advisor recommend` without --answers asks them one by one.")
 

@@ -16,6 +16,7 @@ from rich.console import Console
 import presets
 from advisor.answers import FIELDS, Answers, choices, did_you_mean, parse_answers
 from advisor.errors import UserError
+from presets.catalog import tiers
 
 
 @dataclass(frozen=True)
@@ -63,26 +64,44 @@ def explanation(name: str) -> str:
 _PLACEHOLDER = {"input": "one_text", "output": "one_class"}
 
 
-def check_one(name: str, raw: str) -> Any:
-    """Validate one answer with the schema; raise UserError with the reason."""
+class Unusual(UserError):
+    """A valid answer the plan can do little with (a language without pretrained tiers): said at once, kept
+    when the user types it again."""
+
+
+def tier_languages() -> list[str]:
+    return sorted({t.language for t in tiers().values() if t.pretrained})
+
+
+def check_one(name: str, raw: str, context: dict[str, Any] | None = None) -> Any:
+    """Validate one answer with the schema (and the answers so far, for rules across them, such as
+    num_labels against output); raise UserError with the reason, Unusual for an answer to confirm."""
     value: Any = raw.strip()
     allowed = choices(name)
     if allowed and value.isdigit() and 1 <= int(value) <= len(allowed):
         value = allowed[int(value) - 1]  # a choice may be picked by its number
+    shape = {k: v for k, v in (context or {}).items() if k in _PLACEHOLDER}
     try:
-        answers = Answers.model_validate({**_PLACEHOLDER, name: value})
+        answers = Answers.model_validate({**_PLACEHOLDER, **shape, name: value})
     except ValidationError as exc:
         err = exc.errors()[0]
         if allowed:
             raise UserError(f"{value!r} is not a choice.{did_you_mean(value, allowed)}",
                             f"Type one of {', '.join(allowed)} (or its number), or ? to explain.") from None
-        raise UserError(f"{value!r}: {err['msg']}.", "Type ? to explain the question.") from None
+        message = str(err["msg"]).removeprefix("Value error, ")
+        raise UserError(f"{value!r}: {message}", "Type ? to explain the question.") from None
+    if name == "language" and answers.language not in (known := tier_languages()):
+        raise Unusual(f"no pretrained model for language {answers.language!r} in presets/models.toml (there are for "
+                      f"{', '.join(known)}); the plan would show {known[0]!r} tiers and the from-scratch nets."
+                      f"{did_you_mean(answers.language, known)}",
+                      f"Type {answers.language!r} again to keep it, or another language code.")
     return getattr(answers, name)
 
 
 def ask(console: Console, known: dict[str, Any] | None = None) -> Answers:
     """Ask every question not already answered in `known`; return validated answers."""
     answers: dict[str, Any] = dict(known or {})
+    unusual: dict[str, str] = {}  # the last answer of each field that was said to be unusual
     for q in QUESTIONS:
         if q.field in answers or not q.ask_if(answers):
             continue
@@ -111,8 +130,14 @@ def ask(console: Console, known: dict[str, Any] | None = None) -> Answers:
                 console.print("[yellow]This one needs an answer (? explains it).[/]")
                 continue
             try:
-                answers[q.field] = check_one(q.field, raw)
+                answers[q.field] = check_one(q.field, raw, answers)
                 break
+            except Unusual as err:
+                if raw == unusual.get(q.field):  # typed again: the user means it
+                    answers[q.field] = raw
+                    break
+                unusual[q.field] = raw
+                console.print(f"[yellow]{err.message}[/] {err.fix}")
             except UserError as err:
                 console.print(f"[yellow]{err.message}[/] {err.fix}")
     return parse_answers(answers, origin="your answers")
