@@ -95,7 +95,8 @@ def inspect(
     as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
 ) -> None:
     """Say which task a data file is, and check its labels, lengths, duplicates, conflicts and leakage."""
-    from advisor.inspection import inspect_files, render_inspection
+    from advisor.inspection import inspect_files
+    from advisor.render_inspection import render_inspection
 
     found = inspect_files([str(f) for f in files], task=task)
     if as_json:

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Task abstraction ids, as numbered in presets/rules.toml (ABS-1 ... ABS-10).
-SINGLE_TEXT_CLASSIFICATION = "ABS-1"
-PAIR_CLASSIFICATION = "ABS-2"
-MULTI_LABEL = "ABS-3"
-MIXED_FEATURES = "ABS-4"
-TEXT_MATCHING = "ABS-5"
-SEQUENCE_LABELING = "ABS-6"
-TEXT_GENERATION = "ABS-7"
-LANGUAGE_MODEL = "ABS-8"
-READING_COMPREHENSION = "ABS-9"
-MULTI_TASK = "ABS-10"
+from presets.catalog import TaskId
+
+# Readable names of the catalog's task ids (presets/catalog.py; numbered as the ABS rules of presets/rules.toml).
+SINGLE_TEXT_CLASSIFICATION = TaskId.ABS_1
+PAIR_CLASSIFICATION = TaskId.ABS_2
+MULTI_LABEL = TaskId.ABS_3
+MIXED_FEATURES = TaskId.ABS_4
+TEXT_MATCHING = TaskId.ABS_5
+SEQUENCE_LABELING = TaskId.ABS_6
+TEXT_GENERATION = TaskId.ABS_7
+LANGUAGE_MODEL = TaskId.ABS_8
+READING_COMPREHENSION = TaskId.ABS_9
+MULTI_TASK = TaskId.ABS_10
 
 
 @dataclass(frozen=True)

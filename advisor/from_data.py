@@ -21,7 +21,7 @@ def language_of(sample: list[str]) -> str:
 
 def answers_from_data(paths: list[str], console: Console | None = None) -> dict[str, Any]:
     """Answers read off the first file (the training data); the other files are checked alongside it."""
-    from advisor.datafile import read_dataset
+    from advisor.formats import read_dataset
 
     found = inspect_files(paths)
     train = found.files[0]

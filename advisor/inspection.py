@@ -1,10 +1,10 @@
 """What is in these data files, and what is wrong with them: the engine of `advisor inspect FILE [FILE...]`.
 
-`inspect_files(paths, task=None)` reads each file with `advisor.datafile.read_dataset` and reports, per file:
+`inspect_files(paths, task=None)` reads each file with `advisor.formats.read_dataset` and reports, per file:
 the task abstraction it was read as, rows, labels and examples per label (entities per type for sequence
 labeling), text lengths and a max_length to train with, exact duplicate rows, texts with conflicting labels
 and labels under the guide's DATA-6 floor; across the files: texts shared between each pair (train/dev/test
-leakage) and files that disagree on the task. `render_inspection` prints it with rich. Pure Python.
+leakage) and files that disagree on the task. advisor/render_inspection.py prints it with rich. Pure Python.
 """
 
 from __future__ import annotations
@@ -15,23 +15,12 @@ from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import chain
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from advisor.datafile import TASK_NAMES, read_dataset
-from advisor.dataset import (
-    LANGUAGE_MODEL,
-    MULTI_LABEL,
-    PAIR_CLASSIFICATION,
-    READING_COMPREHENSION,
-    SEQUENCE_LABELING,
-    TEXT_GENERATION,
-    TEXT_MATCHING,
-    Dataset,
-    Example,
-)
-
-if TYPE_CHECKING:
-    from rich.console import Console, RenderableType
+from advisor.dataset import Dataset, Example
+from advisor.formats import TASK_NAMES, read_dataset
+from presets.catalog import TaskType
+from presets.catalog import task as task_type
 
 # DATA-6: classification and sequence labeling need at least 200 examples per label ...
 MIN_PER_LABEL = 200
@@ -41,8 +30,6 @@ MANY_CLASSES, MANY_CLASSES_ROWS = 50, 10_000
 # 8/16), at most 512 (the position limit of BERT-family encoders, ERNIE included).
 LENGTH_STEP, LENGTH_CAP = 16, 512
 SHOWN = 3  # examples kept per finding
-
-_NO_CONFLICTS = (TEXT_GENERATION, LANGUAGE_MODEL, READING_COMPREHENSION)  # several targets per input are normal
 
 
 @dataclass
@@ -147,17 +134,18 @@ def inspect_files(paths: Sequence[str | Path], task: str | None = None) -> Inspe
 def inspect_dataset(ds: Dataset) -> FileReport:
     """The per-file part of the inspection, for a Dataset already read."""
     ex = ds.examples
+    kind = task_type(ds.task)
     warnings: list[str] = []
     broken = 0
     tag_counts: dict[str, int] = {}
-    if ds.task == SEQUENCE_LABELING:
+    if kind.is_tagging:
         per_label, broken, tags = _entities(ex)
         tag_counts = dict(tags.most_common())
-    elif ds.task == MULTI_LABEL:
+    elif kind.is_multilabel:
         per_label = Counter(lab for e in ex for lab in e.labels)
         for name in ds.label_names:  # a 0/1-vector label that is never set still counts, with 0
             per_label.setdefault(name, 0)
-    elif ds.task == TEXT_MATCHING and not _discrete(ex):
+    elif kind.may_be_score and not _discrete(ex):
         per_label = Counter()  # similarity scores: a regression, no classes
     else:
         per_label = Counter(e.label for e in ex if e.label is not None)
@@ -165,12 +153,13 @@ def inspect_dataset(ds: Dataset) -> FileReport:
 
     length_of, lengths = input_lengths(ds.task, ex)
     stats = _stats(lengths)
-    target = _stats([len(e.target or "") for e in ex]) if ds.task == TEXT_GENERATION else None
+    target = _stats([len(e.target or "") for e in ex]) if kind.output == "free_text" else None
     max_length = min(LENGTH_CAP, max(LENGTH_STEP, math.ceil(stats.p95 / LENGTH_STEP) * LENGTH_STEP))
 
     dups = _duplicates(ex)
     dup_rows = sum(r.count - 1 for r in dups)
-    conflicts: list[Repeat] | None = None if ds.task in _NO_CONFLICTS else _conflicts(ds.task, ex)
+    # Texts, sentences and answer spans: several targets per input are normal, not a conflict.
+    conflicts: list[Repeat] | None = _conflicts(kind, ex) if kind.has_labels else None
     rare = {k: v for k, v in examples_per_label.items() if v < MIN_PER_LABEL}
 
     warnings.extend(n for n in ds.notes if n.startswith("skipped"))  # rows the reader dropped
@@ -182,7 +171,7 @@ def inspect_dataset(ds: Dataset) -> FileReport:
         warnings.append(f"{len(conflicts)} texts appear with different labels ({rows} rows): fix or drop them; "
                         "label quality matters more than quantity (QUAL-4)")
     if rare:
-        typed = ds.task == SEQUENCE_LABELING and _typed(ex)
+        typed = kind.is_tagging and _typed(ex)
         what, unit = ("entity types", "entities") if typed else ("labels", "examples")
         listed = ", ".join(f"{k} ({v})" for k, v in sorted(rare.items(), key=lambda kv: kv[1])[:8])
         more = f", and {len(rare) - 8} more" if len(rare) > 8 else ""
@@ -220,11 +209,12 @@ def _discrete(ex: list[Example]) -> bool:
 
 def input_lengths(task: str, ex: list[Example]) -> tuple[str, list[int]]:
     """What the length statistics measure for this task (its name) and each example's length in characters."""
-    if task in (PAIR_CLASSIFICATION, TEXT_MATCHING):
+    kind = task_type(task)
+    if kind.is_pair:
         return "text_a + text_b", [len(e.text) + len(e.text_b or "") for e in ex]
-    if task == READING_COMPREHENSION:
+    if kind.input == "passage_and_question":
         return "context + question", [len(e.text) + len(e.text_b or "") for e in ex]
-    if task == TEXT_GENERATION:
+    if kind.output == "free_text":
         return "source", [len(e.text) for e in ex]
     return "text", [len(e.text) for e in ex]
 
@@ -243,7 +233,7 @@ def _stats(values: Iterable[int]) -> LengthStats:
                        p95=percentile(v, 95), p99=percentile(v, 99), max=v[-1])
 
 
-def _split_tag(tag: str) -> tuple[str, str] | None:
+def split_tag(tag: str) -> tuple[str, str] | None:
     """("B", "LOC") for B-LOC / B_LOC; None for O and for tags of no BIO scheme (POS tags, ...)."""
     if len(tag) > 2 and tag[0] in "BIESM" and tag[1] in "-_":
         return tag[0], tag[2:]
@@ -251,7 +241,7 @@ def _split_tag(tag: str) -> tuple[str, str] | None:
 
 
 def _typed(ex: list[Example]) -> bool:
-    return any(_split_tag(t) for t in {t for e in ex for t in e.tags})
+    return any(split_tag(t) for t in {t for e in ex for t in e.tags})
 
 
 def _entities(ex: list[Example]) -> tuple[Counter[str], int, Counter[str]]:
@@ -261,7 +251,7 @@ def _entities(ex: list[Example]) -> tuple[Counter[str], int, Counter[str]]:
     Counts tag bigrams (previous tag, tag) with C-level zip/Counter, then judges each distinct bigram once:
     a 1.5M-token corpus takes a fraction of a second."""
     tags: Counter[str] = Counter(chain.from_iterable(e.tags for e in ex))
-    split = {t: _split_tag(t) for t in tags}
+    split = {t: split_tag(t) for t in tags}
     if not any(split.values()):
         return Counter(tags), 0, tags
     bigrams: Counter[tuple[str, str]] = Counter(
@@ -290,10 +280,10 @@ def _input_key(e: Example) -> Hashable:
     return (e.text, e.text_b, e.features, e.tokens)
 
 
-def _output(task: str, e: Example) -> str:
-    if task == MULTI_LABEL:
+def _output(kind: TaskType, e: Example) -> str:
+    if kind.is_multilabel:
         return ",".join(sorted(e.labels)) or "(none)"
-    if task == SEQUENCE_LABELING:
+    if kind.is_tagging:
         return " ".join(e.tags)
     return e.label or ""
 
@@ -307,7 +297,7 @@ def _duplicates(ex: list[Example]) -> list[Repeat]:
     return [Repeat(g[0].text, g[0].text_b, len(g), [e.line for e in g[:5]]) for g in found]
 
 
-def _conflicts(task: str, ex: list[Example]) -> list[Repeat]:
+def _conflicts(kind: TaskType, ex: list[Example]) -> list[Repeat]:
     groups: dict[Hashable, list[Example]] = defaultdict(list)
     for e in ex:
         groups[_input_key(e)].append(e)
@@ -315,7 +305,7 @@ def _conflicts(task: str, ex: list[Example]) -> list[Repeat]:
     for g in groups.values():
         if len(g) == 1:
             continue
-        labels = Counter(_output(task, e) for e in g)
+        labels = Counter(_output(kind, e) for e in g)
         if len(labels) > 1:
             found.append(Repeat(g[0].text, g[0].text_b, len(g), [e.line for e in g[:5]], dict(labels.most_common())))
     found.sort(key=lambda r: (-r.count, r.lines[0]))
@@ -342,122 +332,3 @@ def _overlap(a: str, b: str, keys_a: set[tuple[str, str | None]], keys_b: set[tu
 
 def _show(e: Example) -> str:
     return e.text if e.text_b is None else f"{e.text} ||| {e.text_b}"
-
-
-# --------------------------------------------------------------------------------------------- render
-
-
-def _cut(s: str, cells: int = 60) -> str:
-    """One line of at most `cells` terminal cells (a CJK character takes two)."""
-    from rich.cells import cell_len
-
-    s = " ".join(s.split())
-    if cell_len(s) <= cells:
-        return s
-    out, used = [], 1
-    for ch in s:
-        used += cell_len(ch)
-        if used > cells:
-            break
-        out.append(ch)
-    return "".join(out) + "…"
-
-
-def render_inspection(insp: Inspection, console: Console) -> None:
-    """Print the inspection: one panel per file, then the texts shared between files and the warnings."""
-    from rich.table import Table
-    from rich.text import Text
-
-    for report in insp.files:
-        console.print(_file_panel(report, console.width))
-    if len(insp.files) > 1:
-        short = _short_names([r.path for r in insp.files])
-        table = Table(title="Texts shared between files (train/dev/test leakage)", title_justify="left")
-        table.add_column("file a", overflow="fold")
-        table.add_column("file b", overflow="fold")
-        table.add_column("shared", justify="right")
-        table.add_column("% of smaller", justify="right")
-        for ov in insp.overlaps:
-            style = "bold red" if ov.shared_texts else "green"
-            table.add_row(Text(short[ov.file_a]), Text(short[ov.file_b]), Text(f"{ov.shared_texts:,}", style=style),
-                          Text(f"{ov.share_of_smaller:.1%}", style=style))
-        console.print(table)
-        for ov in insp.overlaps:
-            if ov.examples:
-                console.print(Text(f"  in both {short[ov.file_a]} and {short[ov.file_b]}, e.g.:", style="dim"))
-            for x in ov.examples:
-                console.print(Text(f"    · {_cut(x, max(20, console.width - 8))}", style="dim"))
-    for w in insp.warnings:
-        console.print(Text(f"⚠ {w}", style="bold red"))
-
-
-def _short_names(paths: list[str]) -> dict[str, str]:
-    """File names without their folders where that keeps them apart, else the paths."""
-    names = {p: p.replace("\\", "/").rsplit("/", 1)[-1] for p in paths}
-    return names if len(set(names.values())) == len(set(paths)) else {p: p for p in paths}
-
-
-def _file_panel(r: FileReport, console_width: int = 100) -> RenderableType:
-    from rich.console import Group
-    from rich.panel import Panel
-    from rich.table import Table
-    from rich.text import Text
-
-    parts: list[RenderableType] = []
-    width = max(30, console_width - 50)
-    summary = Table.grid(padding=(0, 2))
-    summary.add_column(style="bold")
-    summary.add_column()
-    summary.add_row("task", Text(f"{r.task} {r.task_name}", style="cyan"))
-    summary.add_row("format", f"{r.format}, {r.rows:,} rows")
-    s = r.lengths
-    key = "chars" if r.length_of == "text" else f"chars ({r.length_of.replace(' + ', '+').replace('text_', '')})"
-    summary.add_row(key, f"min {s.min} · mean {s.mean:g} · p50 {s.p50} · p90 {s.p90} · p95 {s.p95} · "
-                    f"p99 {s.p99} · max {s.max}")
-    if r.target_lengths:
-        t = r.target_lengths
-        summary.add_row("chars (target)", f"min {t.min} · mean {t.mean:g} · p50 {t.p50} · p95 {t.p95} · max {t.max}")
-    summary.add_row("max_length", Text(f"{r.suggested_max_length}  (p95 rounded up to ×{LENGTH_STEP}, "
-                                       f"≤ {LENGTH_CAP})"))
-    summary.add_row("duplicates", Text(f"{r.duplicate_rows} rows", style="yellow" if r.duplicate_rows else "green"))
-    if r.conflicting_texts is not None:
-        summary.add_row("conflicts", Text(f"{r.conflicting_texts} texts with different labels",
-                                          style="red" if r.conflicting_texts else "green"))
-    parts.append(summary)
-
-    if r.examples_per_label:
-        typed = bool(r.tag_counts) and any(_split_tag(t) for t in r.tag_counts)
-        heading = f"{r.label_count} entity types: entities per type" if typed else f"{r.label_count} labels: examples per label"
-        parts.append(Text(heading, style="bold"))
-        labels = Table(box=None, padding=(0, 2), show_header=False)
-        labels.add_column()
-        labels.add_column(justify="right")
-        labels.add_column()
-        items = list(r.examples_per_label.items())
-        top = items[:12]
-        for name, n in top:
-            rare = n < MIN_PER_LABEL
-            labels.add_row(Text(_cut(name, 40)), Text(f"{n:,}", style="yellow" if rare else ""),
-                           Text(f"< {MIN_PER_LABEL} (DATA-6)" if rare else "", style="yellow"))
-        if len(items) > len(top):
-            rest = items[len(top):]
-            labels.add_row(Text(f"… {len(rest)} more", style="dim"), Text(f"{sum(n for _, n in rest):,}", style="dim"),
-                           Text(f"smallest: {_cut(rest[-1][0], 30)} ({rest[-1][1]})", style="dim"))
-        parts.append(labels)
-    if r.tag_counts:
-        line = " · ".join(f"{k} {v:,}" for k, v in list(r.tag_counts.items())[:16])
-        parts.append(Text(f"tokens per tag: {line}", style="dim"))
-
-    for title, repeats in (("duplicate", r.duplicate_examples), ("conflict", r.conflict_examples)):
-        for rep in repeats:
-            text = _cut(rep.text if rep.text_b is None else f"{rep.text} ||| {rep.text_b}", width)
-            labels_seen = " vs ".join(f"{_cut(k, 20)} ×{v}" for k, v in rep.labels.items())
-            lines = ", ".join(map(str, rep.lines)) if any(rep.lines) else "-"
-            detail = f"  [{labels_seen}]" if labels_seen else f"  ×{rep.count}"
-            parts.append(Text(f"  {title}: {text}{detail}  (lines {lines})", style="dim"))
-    for note in r.notes:
-        parts.append(Text(f"read: {note}", style="dim italic"))
-    for w in r.warnings:
-        parts.append(Text(f"⚠ {w}", style="yellow"))
-    border = "yellow" if r.warnings else "green"
-    return Panel(Group(*parts), title=Text(r.path, style="bold"), title_align="left", border_style=border)

@@ -31,7 +31,7 @@ def train_batch(tier: Tier, answers: Answers) -> int:
 
 def data_examples(paths: list[Path]) -> list[Any]:
     """The first rows of the training file (the first --data file)."""
-    from advisor.datafile import read_dataset
+    from advisor.formats import read_dataset
 
     return read_dataset(str(paths[0])).examples[:DATA_ROWS]
 

@@ -49,7 +49,7 @@ def check_supported(task: str) -> None:
 
 
 def load_splits(train: Path, dev: Path | None, test: Path | None, task: str | None, seed: int) -> Splits:
-    from advisor.datafile import read_dataset
+    from advisor.formats import read_dataset
 
     train_set = read_dataset(str(train), task=task)
     task = train_set.task

@@ -64,7 +64,7 @@ class Run:
 
 
 def load_reviews(n_train: int, n_dev: int, seed: int) -> tuple[list[Any], list[Any]]:
-    from advisor.datafile import read_dataset
+    from advisor.formats import read_dataset
     from automl.demo_data import write_demo_data
 
     folder = Path(tempfile.gettempdir()) / "nlp-advisor-bench-data"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from advisor.datafile import TASK_NAMES
+from advisor.formats import TASK_NAMES
 from advisor.errors import UserError
 from advisor.from_data import answers_from_data
 from advisor.inspection import Inspection, inspect_files

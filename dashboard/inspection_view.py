@@ -8,7 +8,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 import streamlit as st
 
-from advisor.datafile import read_dataset
+from advisor.formats import read_dataset
 from advisor.inspection import (
     MIN_PER_LABEL,
     FileReport,

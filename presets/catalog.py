@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import importlib.util
+import os
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -65,6 +66,7 @@ class TaskType(BaseModel):
 
     id: TaskId
     name: str
+    short_name: str
     name_zh: str
     input: InputShape
     output: OutputShape
@@ -102,6 +104,11 @@ class TaskType(BaseModel):
         return self.input == "text_and_features"
 
     @property
+    def has_labels(self) -> bool:
+        """Its examples carry classes, labels, tags or a score (not a free text, a sentence or a span)."""
+        return self.output in ("one_class", "independent_labels", "similarity", "tag_per_token")
+
+    @property
     def has_one_label(self) -> bool:
         """One label per example: a class, or for matching a 0/1 label or a score."""
         return self.output in ("one_class", "similarity")
@@ -126,6 +133,9 @@ class TierSource(BaseModel):
     package: str = ""  # an installed Python package holding the weights in `subdir`: offline
     subdir: str = ""
     dir: str = ""  # a local directory
+    # A model file inside `package` in a format of its own, which automl rebuilds once into a transformers
+    # folder in the cache (automl/pretrained): offline as soon as the package is installed.
+    rebuild: str = ""
 
 
 class ModelTier(BaseModel):
@@ -178,6 +188,9 @@ class ModelTier(BaseModel):
         `source.package`/`source.subdir`. None for hub-only tiers and for nets built from the data."""
         if not self.pretrained:
             return None
+        if self.source.rebuild:  # the rebuilt folder, once automl has written it
+            folder = rebuilt_dir(self.name)
+            return folder if (folder / "config.json").is_file() and self.rebuildable else None
         candidates = [Path(self.source.dir).expanduser()] if self.source.dir else []
         if self.source.package:
             spec = importlib.util.find_spec(self.source.package)
@@ -188,15 +201,29 @@ class ModelTier(BaseModel):
     @property
     def offline(self) -> bool:
         """Trainable here without a network: built from the data, or its weights are on this machine."""
-        return not self.pretrained or self.local_path() is not None
+        return not self.pretrained or self.local_path() is not None or self.rebuildable
+
+    @property
+    def rebuildable(self) -> bool:
+        """A `source.rebuild` tier whose package is installed (looked up, not imported)."""
+        return bool(self.source.rebuild and self.source.package and importlib.util.find_spec(self.source.package))
 
     def describe_source(self) -> str:
+        if self.rebuildable:
+            return f"package {self.source.package} (rebuilt once into {rebuilt_dir(self.name)})"
         local = self.local_path()
         if local is not None:
             return f"package {self.source.package} ({local})" if self.source.package else f"directory {local}"
         if self.source.hub:
             return f"hub {self.source.hub} (needs a network once)"
         return "built from your data" if not self.pretrained else "not installed here and no hub id"
+
+
+def rebuilt_dir(name: str) -> Path:
+    """Where automl rebuilds a `source.rebuild` tier: $NLP_ADVISOR_CACHE/pretrained/<name>, by default
+    under ~/.cache/nlp-advisor (the batch-size cache's folder)."""
+    root = os.environ.get("NLP_ADVISOR_CACHE")
+    return (Path(root).expanduser() if root else Path.home() / ".cache" / "nlp-advisor") / "pretrained" / name
 
 
 def _problem(file: str, exc: ValidationError, known_keys: list[str]) -> str:

