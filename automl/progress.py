@@ -33,7 +33,9 @@ class SweepProgress:
         self.progress.update(self.task, status=f"#{trial} {message}")
 
     def trial_done(self, study: Any, trial: Any) -> None:
-        value = f"{trial.value:.4f}" if trial.value is not None else trial.user_attrs.get("reason", "")
+        from automl.results import TrialRecord
+
+        value = f"{trial.value:.4f}" if trial.value is not None else TrialRecord.from_trial(trial).reason
         self.progress.advance(self.task)
         self.progress.console.print(f"  trial {trial.number} {trial.params.get('model', '')} "
                                     f"lr={trial.params.get('learning_rate', 0):.2e} batch={trial.params.get('batch_size', '')}: "

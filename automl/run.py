@@ -1,8 +1,9 @@
 """`automl run`: from data files to a measured best model and a report.
 
 Order of work: read and split the data (advisor readers), ask the advisor for the task and the model
-ladder, find the largest batch each model fits, sweep with Optuna, then score the best model on test,
-measure its serving QPS, and fit the TF-IDF reference on the same split.
+ladder, find the largest batch each model fits, sweep with Optuna, then the last stage (automl/finish.py):
+score the best model on test, measure its serving QPS, choose an ensemble or not, and fit the TF-IDF
+reference on the same split; automl/report.py writes and shows the typed report.
 """
 
 from __future__ import annotations
@@ -20,12 +21,10 @@ import presets
 from advisor.answers import Answers, load_answers, parse_answers
 from advisor.errors import UserError
 from advisor.plans import recommend
-from advisor.tiers import SCRATCH_FAMILIES, tiers
+from automl.results import RunReport
 from automl.splits import Splits, load_splits
-
-OUTPUTS = {"ABS-1": "one_class", "ABS-2": "one_class", "ABS-3": "independent_labels", "ABS-5": "similarity",
-           "ABS-6": "tag_per_token"}
-INPUTS = {"ABS-2": "two_texts", "ABS-5": "two_texts"}
+from presets.catalog import SCRATCH_FAMILIES, tiers
+from presets.catalog import task as task_type
 
 
 @dataclass
@@ -60,7 +59,7 @@ def answers_for(splits: Splits, options: RunOptions, train_device: str) -> Answe
     """The user's answers file, else what the data says, with the hardware this run is on."""
     label_count = len({lab for e in splits.train for lab in ((e.label,) if e.label else e.labels or e.tags)})
     from_data: dict[str, Any] = {
-        "input": INPUTS.get(splits.task, "one_text"), "output": OUTPUTS[splits.task], "language": splits.language,
+        "input": task_type(splits.task).input, "output": task_type(splits.task).output, "language": splits.language,
         "labeled_rows": len(splits.train), "num_labels": max(1, label_count), "train_hardware": "gpu" if train_device == "cuda" else "cpu",
     }
     if options.answers:
@@ -109,16 +108,32 @@ def safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "study"
 
 
-def run(options: RunOptions, console: Console) -> dict[str, Any]:
+def storage_url(options: RunOptions) -> str:
+    return options.storage or f"sqlite:///{(options.out / 'study.db').resolve()}"
+
+
+def run(options: RunOptions, console: Console) -> RunReport | None:
+    """One sweep into --out under its lock, with the options it was made with (automl/run_guard.py).
+    None when this is a worker of a shared study and another worker writes the report."""
+    from automl.run_guard import guarded
+
+    with guarded(options.out, options, storage_url(options)):
+        return sweep(options, console)
+
+
+def sweep(options: RunOptions, console: Console) -> RunReport | None:
     import optuna
 
     from automl.batch_size import tune_batch_size
+    from automl.finish import SweepFacts, finish
     from automl.labels import label_space
     from automl.metrics import default_metric
     from automl.models import build_model, resolve_model
     from automl.progress import SweepProgress
-    from automl.report import finish_report
+    from automl.rebuild import remember
+    from automl.report import render_report, write_report
     from automl.sweep import Candidate, SweepContext, enqueue_defaults, finished, open_study, run_study
+    from automl.workers import claim_report, is_sqlite
 
     started = time.time()
     options.out.mkdir(parents=True, exist_ok=True)
@@ -156,7 +171,7 @@ def run(options: RunOptions, console: Console) -> dict[str, Any]:
                                      epochs=options.epochs or int(space["epochs"]))
         del model
 
-    storage = options.storage or f"sqlite:///{(options.out / 'study.db').resolve()}"
+    storage = storage_url(options)
     study_name = options.study or safe_name(f"{Path(options.data).stem}-{splits.task}")
     max_epochs = max(c.epochs for c in candidates.values())
     study = open_study(storage, study_name, options.seed, max_resource=100 * max_epochs, metric=metric)
@@ -172,5 +187,15 @@ def run(options: RunOptions, console: Console) -> dict[str, Any]:
     if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials):
         raise UserError(f"no trial completed in study {study_name!r} ({len(study.trials)} tried; reasons in `automl report {options.out}`).",
                         "Give a larger --budget-minutes, fewer --models, or check the data.")
-    return finish_report(study, splits, options, labels, metric, max_lengths, probe_logs, notes, storage,
-                         ran=ran, started=started, device=dev_name, console=console)
+    facts = SweepFacts(splits=splits, labels=labels, metric=metric, max_lengths=max_lengths, probe_logs=probe_logs,
+                       notes=notes, storage=storage, device=dev_name, started=started, out=options.out,
+                       keep=options.ensemble)
+    remember(study, facts, options.seed)  # `automl report --storage` rebuilds the report from the study
+    if not is_sqlite(storage) and not claim_report(study):
+        console.print(f"{ran} trials run here; the report is written by the worker that ends study {study_name!r}; "
+                      f"`automl report {options.out} --storage URL --study {study_name}` rebuilds it here.")
+        return None
+    report = finish(study, facts, ran, console)
+    write_report(report, options.out)
+    render_report(report, console)
+    return report

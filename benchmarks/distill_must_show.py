@@ -43,7 +43,7 @@ def automl_run(data: dict[str, Path], out: Path, models: list[str], trials: int,
         return json.loads((out / "report.json").read_text(encoding="utf-8"))
     options = RunOptions(data=data["train"], dev=data["dev"], test=data["test"], models=models, trials=trials,
                          budget_minutes=budget_minutes, out=out, epochs=epochs)
-    return run(options, console)
+    return run(options, console).model_dump(mode="json")
 
 
 def automl_distill(out: Path, **kwargs: Any) -> dict[str, Any]:
@@ -51,7 +51,7 @@ def automl_distill(out: Path, **kwargs: Any) -> dict[str, Any]:
 
     if (out / "report.json").exists():
         return json.loads((out / "report.json").read_text(encoding="utf-8"))
-    return distill(DistillOptions(out=out, **kwargs), console)
+    return distill(DistillOptions(out=out, **kwargs), console).model_dump(mode="json")
 
 
 def model_dir(report: dict[str, Any], out: Path) -> Path:
@@ -121,8 +121,9 @@ def ner(work: Path, demo: dict[str, Path], args: argparse.Namespace) -> dict[str
 
 def table(name: str, r: dict[str, Any], wanted_kept: float, wanted_speedup: float) -> None:
     from automl.distill.report import render
+    from automl.results import DistillReport
 
-    render(r, console)
+    render(DistillReport.model_validate(r), console)
     q = r["ratios"]
     # where teacher and student serve at different precisions, the check takes the speed-up at equal precision
     equal = q.get("speedup_fp32_batch_1") is not None

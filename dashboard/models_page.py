@@ -10,7 +10,9 @@ import streamlit as st
 
 from advisor.answers import FIELDS
 from advisor.errors import UserError
+from automl.distill.report import markdown as distill_markdown
 from automl.report import markdown, read_report
+from automl.results import RunReport
 from dashboard import reports, state
 from dashboard.frontier_plot import frontier_figure
 
@@ -77,7 +79,7 @@ def render() -> None:
             md = path.with_name("report.md")
             if md.is_file():
                 st.markdown(md.read_text(encoding="utf-8"))
-            elif not reports.is_distillation(report):
+            elif isinstance(report, RunReport):
                 st.markdown(markdown(report))
             else:
-                st.json(report, expanded=False)
+                st.markdown(distill_markdown(report))

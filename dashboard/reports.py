@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from advisor.errors import UserError
 from automl.report import REPORT, read_report
+from automl.results import DistillReport, ModelInfo, Qps, RunReport
 
 DISTILL_ROLES = ("teacher", "student", "baseline")
 
@@ -38,44 +38,30 @@ def find_reports(root: Path) -> list[Path]:
     return sorted(root.rglob(REPORT)) if root.is_dir() else []
 
 
-def is_distillation(report: dict[str, Any]) -> bool:
-    return all(isinstance(report.get(role), dict) for role in ("teacher", "student"))
+def is_distillation(report: RunReport | DistillReport) -> bool:
+    return isinstance(report, DistillReport)
 
 
-def _name(raw: dict[str, Any], fallback: str) -> str:
-    model = raw.get("model")
-    if isinstance(model, dict):
-        return str(model.get("name") or fallback)
-    return str(raw.get("name") or model or fallback)
-
-
-def _entry(run: str, role: str, raw: dict[str, Any], metric: str) -> ModelEntry:
-    model: dict[str, Any] = raw["model"] if isinstance(raw.get("model"), dict) else raw
-    qps: dict[str, Any] = raw.get("qps") or {}
-    return ModelEntry(run=run, role=role, name=_name(raw, role), metric=metric,
-                      test={k: float(v) for k, v in (raw.get("test") or {}).items() if isinstance(v, int | float)},
-                      qps_1=qps.get("batch_1"), qps_32=qps.get("batch_32"), size_mb=model.get("size_mb"),
-                      parameters=model.get("parameters"), family=str(model.get("family", "")),
-                      directory=str(model.get("dir", "")))
+def _entry(run: str, role: str, model: ModelInfo, metric: str, test: dict[str, float], qps: Qps | None) -> ModelEntry:
+    return ModelEntry(run=run, role=role, name=model.name, metric=metric, test=dict(test),
+                      qps_1=None if qps is None else qps.batch_1, qps_32=None if qps is None else qps.batch_32,
+                      size_mb=model.size_mb, parameters=model.parameters, family=model.family, directory=model.dir)
 
 
 def entries(path: Path) -> list[ModelEntry]:
     """The models one report describes; a UserError for a missing or broken report."""
     report = read_report(path)
     run = str(path.parent)
-    if is_distillation(report):
-        metric = str(report.get("metric") or next(iter(report["teacher"].get("test") or {"score": 0})))
-        return [_entry(run, role, report[role], metric) for role in DISTILL_ROLES if isinstance(report.get(role), dict)]
-    try:
-        metric = str(report["metric"])
-        found = [_entry(run, "best", {**report["model"], "test": report["test"], "qps": report["qps"]}, metric)]
-    except (KeyError, TypeError) as exc:
-        raise UserError(f"{path}: not a report `automl run` writes (missing {exc}).",
-                        "Re-run `automl run` with the same --out to rewrite it.") from None
-    if isinstance(report.get("best_single"), dict):  # the run chose an ensemble: its best member alone
-        found.append(_entry(run, "single", report["best_single"], metric))
-    if isinstance(report.get("baseline"), dict):
-        found.append(_entry(run, "baseline", report["baseline"], metric))
+    if isinstance(report, DistillReport):
+        return [_entry(run, role, m, report.metric, m.test, m.qps) for role in DISTILL_ROLES
+                if (m := report.role(role)) is not None]
+    found = [_entry(run, "best", report.model, report.metric, report.test, report.qps)]
+    if report.best_single is not None:  # the run chose an ensemble: its best member alone
+        single = report.best_single
+        found.append(_entry(run, "single", single, report.metric, single.test, single.qps))
+    if report.baseline is not None:  # fitted in the run, not saved: no folder, size or QPS
+        found.append(ModelEntry(run=run, role="baseline", name=report.baseline.name, metric=report.metric,
+                                test=dict(report.baseline.test)))
     return found
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import optuna
 
 from advisor.errors import UserError
-from automl.report import trial_rows
+from automl.results import TrialRecord
 from dashboard.settings import UPLOADS
 
 SQLITE = "sqlite:///"
@@ -94,16 +94,15 @@ def progress(study: optuna.Study) -> Progress:
 
 
 def table(study: optuna.Study) -> list[dict[str, Any]]:
-    """One row a trial (automl's own `trial_rows`), flat for a table: params and dev scores as columns."""
+    """One row a trial (its typed `TrialRecord`), flat for a table: params and dev scores as columns."""
     rows = []
-    for r in trial_rows(study):
-        p = r["params"]
-        row: dict[str, Any] = {"#": r["number"], "state": r["state"].lower(), "model": p.get("model", ""),
-                               "learning rate": p.get("learning_rate"), "batch size": p.get("batch_size"),
-                               "value": r["value"]}
-        row.update({f"dev {k}": v for k, v in r["dev"].items()})
-        row.update({"seconds": r["seconds"] or r["duration_s"], "samples/s": r["train_samples_per_s"],
-                    "note": r["reason"]})
+    for t in study.get_trials(deepcopy=False):
+        r = TrialRecord.from_trial(t)
+        row: dict[str, Any] = {"#": r.number, "state": r.state.lower(), "model": r.params.get("model", ""),
+                               "learning rate": r.params.get("learning_rate"), "batch size": r.params.get("batch_size"),
+                               "value": r.value}
+        row.update({f"dev {k}": v for k, v in r.dev.items()})
+        row.update({"seconds": r.seconds or r.duration_s, "samples/s": r.train_samples_per_s, "note": r.reason})
         rows.append(row)
     return rows
 

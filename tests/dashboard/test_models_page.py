@@ -11,17 +11,30 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from automl.results import (
+    Baseline,
+    BestSingle,
+    DistillData,
+    DistilledModel,
+    DistillReport,
+    ModelInfo,
+    Qps,
+    RunReport,
+)
 from dashboard import reports
 
-DISTILL = {  # what `automl distill` will write: teacher, student and baseline, each with test and qps
-    "task": "ABS-1", "metric": "accuracy",
-    "teacher": {"name": "ernie-3.0-base-zh", "test": {"accuracy": 0.93}, "qps": {"batch_1": 40.0, "batch_32": 300.0},
-                "size_mb": 400.0},
-    "student": {"name": "ernie-3.0-nano-zh", "test": {"accuracy": 0.90}, "qps": {"batch_1": 900.0, "batch_32": 5000.0},
-                "size_mb": 70.0},
-    "baseline": {"name": "ernie-3.0-nano-zh (no teacher)", "test": {"accuracy": 0.86},
-                 "qps": {"batch_1": 900.0, "batch_32": 5000.0}},
-}
+
+def _distilled(name: str, accuracy: float, qps_1: float, qps_32: float, size_mb: float) -> DistilledModel:
+    return DistilledModel(name=name, dir=f"runs/distill/{name}", family="transformer", parameters=1_000_000,
+                          size_mb=size_mb, test={"accuracy": accuracy}, qps=Qps(batch_1=qps_1, batch_32=qps_32))
+
+
+DISTILL = DistillReport(  # a distillation's report, typed as `automl distill` writes it
+    task="ABS-1", metric="accuracy", method="model",
+    teacher=_distilled("ernie-3.0-base-zh", 0.93, 40.0, 300.0, 400.0),
+    student=_distilled("ernie-3.0-nano-zh", 0.90, 900.0, 5000.0, 70.0),
+    baseline=_distilled("ernie-3.0-nano-zh (no teacher)", 0.86, 900.0, 5000.0, 70.0),
+    data=DistillData(files={"train": "train.tsv"}, train=200, dev=50, test=50, language="zh"))
 
 
 @pytest.fixture
@@ -29,7 +42,7 @@ def runs(real_run: Path, output_root: Path) -> Path:
     """The real run's report beside a distillation report and a broken one, in this test's output folder."""
     shutil.copytree(real_run / "reviews", output_root / "reviews", ignore=shutil.ignore_patterns("models", "*.db"))
     (output_root / "distill").mkdir()
-    (output_root / "distill" / "report.json").write_text(json.dumps(DISTILL), encoding="utf-8")
+    (output_root / "distill" / "report.json").write_text(DISTILL.model_dump_json(), encoding="utf-8")
     (output_root / "broken").mkdir()
     (output_root / "broken" / "report.json").write_text("{", encoding="utf-8")
     return output_root
@@ -72,7 +85,7 @@ def test_pareto_front() -> None:
 
 def test_report_entries(tmp_path: Path) -> None:
     path = tmp_path / "report.json"
-    path.write_text(json.dumps(DISTILL), encoding="utf-8")
+    path.write_text(DISTILL.model_dump_json(), encoding="utf-8")
     found = reports.entries(path)
     assert [(m.role, m.name, m.qps(1), m.qps(32)) for m in found] == [
         ("teacher", "ernie-3.0-base-zh", 40.0, 300.0), ("student", "ernie-3.0-nano-zh", 900.0, 5000.0),
@@ -82,14 +95,17 @@ def test_report_entries(tmp_path: Path) -> None:
         reports.entries(path)
 
 
-def test_a_run_that_chose_an_ensemble_shows_its_best_single_model_too(tmp_path: Path) -> None:
+def test_a_run_that_chose_an_ensemble_shows_its_best_single_model_too(real_run: Path, tmp_path: Path) -> None:
+    real = RunReport.model_validate_json((real_run / "reviews" / "report.json").read_text(encoding="utf-8"))
+    single = BestSingle(name="bow", dir="m/trial-3", family="bow", parameters=10, size_mb=1.0, dev={"accuracy": 0.84},
+                        test={"accuracy": 0.85}, qps=Qps(batch_1=4000.0, batch_32=20000.0))
+    run = real.model_copy(update={
+        "test": {"accuracy": 0.87}, "qps": Qps(batch_1=150.0, batch_32=900.0), "best_single": single,
+        "model": ModelInfo(name="ensemble(bow#3 + gru#1)", family="ensemble", dir="m/ensemble", parameters=20,
+                           size_mb=2.0),
+        "baseline": Baseline(name="tfidf", test={"accuracy": 0.853})})
     path = tmp_path / "report.json"
-    run = {"task": "ABS-1", "metric": "accuracy", "test": {"accuracy": 0.87}, "qps": {"batch_1": 150.0, "batch_32": 900.0},
-           "model": {"name": "ensemble(bow#3 + gru#1)", "family": "ensemble", "dir": "m/ensemble"},
-           "best_single": {"name": "bow", "dir": "m/trial-3", "test": {"accuracy": 0.85},
-                           "qps": {"batch_1": 4000.0, "batch_32": 20000.0}},
-           "baseline": {"name": "tfidf", "test": {"accuracy": 0.853}}}
-    path.write_text(json.dumps(run), encoding="utf-8")
+    path.write_text(run.model_dump_json(), encoding="utf-8")
     found = reports.entries(path)
     assert [(m.role, m.name, m.qps(1), m.test["accuracy"]) for m in found] == [
         ("best", "ensemble(bow#3 + gru#1)", 150.0, 0.87), ("single", "bow", 4000.0, 0.85),

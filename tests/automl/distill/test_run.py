@@ -16,10 +16,11 @@ from automl.cli import app
 from automl.distill.run import DistillOptions, distill
 from automl.labels import label_space
 from automl.models import build_model, load_model, resolve_model
+from automl.results import DistillReport
 from automl.splits import load_splits
+from tests.automl.distill.samples import DATA
 
 os.environ["HF_HUB_OFFLINE"] = "1"
-DATA = Path(__file__).parent.parent / "data"
 runner = CliRunner()
 quiet = Console(quiet=True)
 
@@ -31,7 +32,7 @@ def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def split_file(source: Path, out: Path, n_dev: int) -> dict[str, Path]:
     """Train / dev / test files: dev, test, test = the first n_dev examples each (classes interleaved: the sample is sorted by label)."""
-    from advisor.datafile import read_dataset
+    from advisor.formats import read_dataset
 
     rows = read_dataset(str(source)).examples
     if rows[0].tokens:
@@ -52,7 +53,7 @@ def split_file(source: Path, out: Path, n_dev: int) -> dict[str, Path]:
     return paths
 
 
-def check_report(report: dict, out: Path, metric: str) -> None:
+def check_report(report: DistillReport, out: Path, metric: str) -> None:
     on_disk = json.loads((out / "report.json").read_text(encoding="utf-8"))
     for role in ("teacher", "student", "baseline"):
         assert metric in on_disk[role]["test"]
@@ -61,7 +62,8 @@ def check_report(report: dict, out: Path, metric: str) -> None:
     assert {"score_kept", "speedup_batch_1", "speedup_batch_32", "student_beats_baseline"} <= set(on_disk["ratios"])
     assert (out / "frontier.html").stat().st_size > 100_000  # plotly.js inlined: opens offline
     assert (out / "report.md").read_text(encoding="utf-8").startswith("# automl distill")
-    assert load_model(out / "student").family == report["student"]["family"]
+    assert load_model(out / "student").family == report.student.family
+    assert DistillReport.model_validate(on_disk) == report  # what was written reads back as the same typed report
     assert len(on_disk["frontier"]) >= 3
 
 
@@ -78,8 +80,8 @@ def test_model_distillation_end_to_end(tmp_path: Path, make_tiny_transformer) ->
                                     student="layers:2", trials=1, epochs=1, td1_epochs=1, out=out, qps_seconds=0.2,
                                     threads=1, budget_minutes=None), quiet)
     check_report(report, out, "entity_f1")
-    assert report["method"] == "model" and report["data"]["teacher_outputs_cached"] == len(splits.train)
-    assert [s["stage"] for s in report["trials"][0]["stages"]] == ["TD1", "TD2"]
+    assert report.method == "model" and report.data.teacher_outputs_cached == len(splits.train)
+    assert [s.stage for s in report.trials[0].stages] == ["TD1", "TD2"]
     student = load_model(out / "student")
     assert getattr(student, "network").config.num_hidden_layers == 2  # noqa: B009
     assert (teacher_dir / "model.safetensors").read_bytes() == before
@@ -100,8 +102,8 @@ def test_model_distillation_learns_from_unlabeled_sentences(tmp_path: Path, make
     report = distill(DistillOptions(teacher=teacher_dir, data=paths["train"], dev=paths["dev"], test=paths["test"],
                                     student="layers:1", unlabeled=unlabeled, trials=1, epochs=1, out=tmp_path / "d",
                                     qps_seconds=0.1, threads=1, budget_minutes=None, baseline=False), quiet)
-    assert report["data"]["teacher_outputs_cached"] == len(splits.train) + 2
-    assert "2 unlabeled texts labeled by the teacher joined the training data" in report["notes"]
+    assert report.data.teacher_outputs_cached == len(splits.train) + 2
+    assert "2 unlabeled texts labeled by the teacher joined the training data" in report.notes
 
 
 def test_speed_up_at_equal_precision_when_only_one_serves_bf16(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -131,10 +133,11 @@ def test_speed_up_at_equal_precision_when_only_one_serves_bf16(tmp_path: Path, m
     report = distill(DistillOptions(teacher=teacher_dir, data=paths["train"], dev=paths["dev"], test=paths["test"],
                                     student="layers:2", trials=1, epochs=1, out=out, qps_seconds=0.2, threads=1,
                                     budget_minutes=None, baseline=False), quiet)
-    q = report["ratios"]
-    assert q["speedup_batch_1"] == pytest.approx(3.0) and q["speedup_fp32_batch_1"] == pytest.approx(1.5)
-    assert q["speedup_fp32_batch_32"] == pytest.approx(1.5)
-    assert report["student"]["qps_fp32"] == {"batch_1": 150.0, "batch_32": 600.0}
+    q = report.ratios
+    assert q.speedup_batch_1 == pytest.approx(3.0) and q.speedup_fp32_batch_1 == pytest.approx(1.5)
+    assert q.speedup_fp32_batch_32 == pytest.approx(1.5)
+    assert report.student.qps_fp32 is not None
+    assert report.student.qps_fp32.model_dump() == {"batch_1": 150.0, "batch_32": 600.0}
     assert calls == [("teacher", False), ("student", True), ("student", False)]
     assert "both in fp32: batch 1 1.50x" in (out / "report.md").read_text(encoding="utf-8")
 
@@ -152,10 +155,10 @@ def test_data_distillation_end_to_end(tmp_path: Path) -> None:
                                     unlabeled=unlabeled, trials=1, epochs=1, out=out, qps_seconds=0.2, threads=1,
                                     augment={"copies": 2}, budget_minutes=None), quiet)
     check_report(report, out, "accuracy")
-    assert report["method"] == "data" and report["student"]["family"] == "bow"
-    assert report["data"]["unlabeled"] == 2 and report["data"]["pos_replacement"]
+    assert report.method == "data" and report.student.family == "bow"
+    assert report.data.unlabeled == 2 and report.data.pos_replacement
     part1 = (out / "augmented" / "part.1.tsv").read_text(encoding="utf-8").splitlines()
-    assert len(part1) == report["data"]["augmented"] + 2
+    assert len(part1) == (report.data.augmented or 0) + 2
     assert all(line.rsplit("\t", 1)[1] in ("0", "1") for line in part1)
     assert (out / "augmented" / "part.0.tsv").read_text(encoding="utf-8").count("\n") == len(splits.train)
 
