@@ -226,17 +226,18 @@ def rebuilt_dir(name: str) -> Path:
     return (Path(root).expanduser() if root else Path.home() / ".cache" / "nlp-advisor") / "pretrained" / name
 
 
-def _problem(file: str, exc: ValidationError, known_keys: list[str]) -> str:
-    """One line per problem, each naming the entry and, for an unknown key, the closest known one."""
-    lines = []
+def _problem(file: str, entry: str, exc: ValidationError, known_keys: list[str]) -> str:
+    """One clause per problem, each naming the entry's key and, for an unknown key, the closest known one."""
+    clauses = []
     for err in exc.errors():
-        where = ".".join(str(part) for part in err["loc"])
+        where = ".".join([entry, *(str(part) for part in err["loc"])])
         if err["type"] == "extra_forbidden":
-            key = str(err["loc"][-1])
-            lines.append(f"unknown key {where!r}.{did_you_mean(key, known_keys)}")
+            clauses.append(f"unknown key {where!r}.{did_you_mean(str(err['loc'][-1]), known_keys)}")
+        elif err["type"] == "missing":
+            clauses.append(f"{where} is missing")
         else:
-            lines.append(f"{where} = {err.get('input')!r}: {err['msg']}")
-    return f"presets/{file}: " + "; ".join(lines)
+            clauses.append(f"{where} = {err.get('input')!r}: {err['msg']}")
+    return f"presets/{file}: " + "; ".join(clauses)
 
 
 def parse_tasks(raw: dict[str, Any]) -> dict[TaskId, TaskType]:
@@ -248,7 +249,7 @@ def parse_tasks(raw: dict[str, Any]) -> dict[TaskId, TaskType]:
         try:
             out[TaskId(key)] = TaskType.model_validate({"id": key, **entry})
         except ValidationError as exc:
-            raise PresetError(_problem("tasks.toml", exc, list(TaskType.model_fields))) from None
+            raise PresetError(_problem("tasks.toml", key, exc, list(TaskType.model_fields))) from None
     missing = [i for i in ids if i not in out]
     if missing:
         raise PresetError(f"presets/tasks.toml: no entry for {', '.join(missing)}; every ABS rule needs one.")
@@ -261,7 +262,8 @@ def parse_tiers(raw: dict[str, Any]) -> dict[str, ModelTier]:
         try:
             tier = ModelTier.model_validate({"name": name, **entry})
         except ValidationError as exc:
-            raise PresetError(_problem("models.toml", exc, [*ModelTier.model_fields, *TierSource.model_fields])) from None
+            known = [*ModelTier.model_fields, *TierSource.model_fields]
+            raise PresetError(_problem("models.toml", name, exc, known)) from None
         if tier.pretrained and not (tier.intermediate and tier.vocab and tier.heads):
             raise PresetError(f"presets/models.toml: {name} is a transformer; give heads, intermediate and vocab.")
         if not tier.pretrained and (tier.size != "scratch" or tier.family != name or not tier.embedding):
