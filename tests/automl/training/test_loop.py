@@ -10,7 +10,7 @@ import torch
 
 from advisor.dataset import Example
 from automl.labels import label_space
-from automl.models import ModelSpec, build_model, load_model, resolve_model
+from automl.models import build_model, load_model, resolve_model
 from automl.training import DivergedError, HistoryEntry, TrialConfig, predict, run_trial
 
 
