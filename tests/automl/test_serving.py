@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 
 import pytest
@@ -41,11 +42,23 @@ def test_measure_qps_reports_both_batch_sizes(model) -> None:  # noqa: ANN001
     assert next(model.parameters()).dtype == torch.float32  # the served copy is separate
 
 
+def _constant_head(model, bias: list[float]):  # noqa: ANN001, ANN202
+    """A copy whose logits are `bias` for every text (classifier weights zeroed)."""
+    constant = copy.deepcopy(model)
+    with torch.no_grad():
+        constant.network.classifier.weight.zero_()
+        constant.network.classifier.bias.copy_(torch.tensor(bias))
+    return constant
+
+
 def test_bf16_weights_only_when_predictions_match(model) -> None:  # noqa: ANN001
-    result = measure_qps(model, ROWS, batch_size=4, seconds=0.1, threads=1, bf16=True)
-    assert result["bf16_identical"] in (True, False)
-    assert result["bf16"] == result["bf16_identical"]
-    assert next(model.parameters()).dtype == torch.float32
+    clear = _constant_head(model, [0.0, 1.0])  # the second class by a margin bf16 keeps
+    result = measure_qps(clear, ROWS, batch_size=4, seconds=0.1, threads=1, bf16=True)
+    assert result["bf16_identical"] is True and result["bf16"] is True
+    assert next(clear.parameters()).dtype == torch.float32  # the served copy is separate
+    close = _constant_head(model, [1.0, 1.0 + 2**-10])  # bf16 keeps 8 significant bits: both logits become 1.0,
+    result = measure_qps(close, ROWS, batch_size=4, seconds=0.1, threads=1, bf16=True)  # argmax flips to the first
+    assert result["bf16_identical"] is False and result["bf16"] is False
     auto = measure_qps(model, ROWS, batch_size=4, seconds=0.1, threads=1)
     assert (auto["bf16_identical"] is not None) == bf16_available(torch.device("cpu"))
     with pytest.raises(ValueError, match="example texts"):
