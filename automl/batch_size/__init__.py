@@ -11,6 +11,8 @@ out-of-memory test), `_cache` (the JSON cache), `_tune` (the one call that ties 
 """
 
 from automl.batch_size._cache import CACHE_ENV, cache_path, cached_max_batch_size, load_cached
+from automl.batch_size._meter import CpuPeakMeter
+from automl.batch_size._oom import is_out_of_memory
 from automl.batch_size._policy import (
     Probe,
     ProbeResult,
@@ -18,14 +20,7 @@ from automl.batch_size._policy import (
     doubling_bisect_reference,
     find_max_batch_size,
 )
-from automl.batch_size._probes import (
-    CpuPeakMeter,
-    TorchProbe,
-    default_budget,
-    default_cpu_budget,
-    is_out_of_memory,
-    torch_probe,
-)
+from automl.batch_size._probes import TorchProbe, default_budget, default_cpu_budget, torch_probe
 from automl.batch_size._tune import device_label, tune_batch_size
 
 __all__ = [

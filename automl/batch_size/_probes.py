@@ -1,24 +1,20 @@
 """Real probes: a few optimizer steps (the trials' own: the model's `configure_optimizer`, else AdamW) at
 a batch size, on the longest examples, with the peak memory measured.
 
-`is_out_of_memory` is the only place that decides whether an exception means "too big"; every other
-exception is a bug in the model or the data and propagates.
+The probe runs in this process; `_isolated.IsolatedProbe` runs it in a child process under a hard memory
+limit.  `_oom.is_out_of_memory` decides whether an exception means "too big"; every other exception is a
+bug in the model or the data and propagates.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import ctypes.util
 import gc
-import os
-import re
-import sys
-import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from automl.batch_size._meter import CpuPeakMeter
+from automl.batch_size._oom import is_out_of_memory
 from automl.batch_size._policy import ProbeResult, format_bytes
 from automl.training.optimizer import trial_optimizer
 from automl.training.precision import autocast
@@ -29,223 +25,9 @@ if TYPE_CHECKING:
     from advisor.dataset import Example
     from automl.models.base import TaskModel
 
-# Messages of the errors that mean "this batch does not fit", as accelerate's `should_reduce_batch_size`
-# recognises them, plus the cuBLAS and MPS spellings.  Matched on the message because extensions and older
-# torch versions raise plain RuntimeErrors.
-_OOM_MESSAGES = (
-    "CUDA out of memory",
-    "DefaultCPUAllocator: can't allocate memory",
-    "cuDNN error: CUDNN_STATUS_NOT_SUPPORTED.",  # what cuDNN raises when it cannot get a workspace
-    "CUBLAS_STATUS_ALLOC_FAILED",
-    "XPU out of memory",
-    "MPS backend out of memory",
-)
-
 DEFAULT_BUDGET_SHARE = 0.5  # of available RAM on CPU: the rest stays for the OS, data and a second job
 CPU_MEASURES = ("tensors", "resident")
 RAM_LIMIT_SHARE = 0.9  # of available RAM: a probe that grows the process more than this fails outright
-
-
-def is_out_of_memory(exc: BaseException) -> bool:
-    """Whether `exc` means the batch did not fit in memory (CUDA, CPU allocator, cuBLAS, MPS)."""
-    if isinstance(exc, MemoryError):
-        return True
-    torch_module = sys.modules.get("torch")
-    if torch_module is not None:
-        oom_type = getattr(torch_module, "OutOfMemoryError", None) or getattr(
-            getattr(torch_module, "cuda", None), "OutOfMemoryError", None
-        )
-        if isinstance(oom_type, type) and isinstance(exc, oom_type):
-            return True
-    if not isinstance(exc, RuntimeError):
-        return False
-    message = str(exc)
-    return any(text in message for text in _OOM_MESSAGES)
-
-
-# --- peak memory on CPU ----------------------------------------------------------------------------------
-
-
-def _read_status_kib(field: str) -> int | None:
-    try:
-        with open("/proc/self/status") as status:
-            match = re.search(rf"^{field}:\s+(\d+) kB", status.read(), re.MULTILINE)
-    except OSError:
-        return None
-    return int(match.group(1)) * 1024 if match else None
-
-
-def _malloc_trim() -> None:
-    """Give the heap's free memory back to the OS (glibc only), so that the resident baseline is what is
-    in use: glibc keeps freed chunks under its (adaptive, up to 32 MiB) mmap threshold in the heap, and a
-    probe that reuses them would not raise the resident size at all."""
-    name = ctypes.util.find_library("c")
-    if not name or not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(name)
-        libc.malloc_trim(0)
-    except (OSError, AttributeError):
-        return
-
-
-class CpuPeakMeter:
-    """Two peaks of one block of CPU work, each over its level at the start.
-
-    `tensor_bytes`: the most memory torch's tensors held at once.  torch.profiler(profile_memory=True)
-    reports every CPU allocation and free with its size and time; their running sum's maximum is the peak,
-    exact to the byte and the CPU counterpart of CUDA's max_memory_allocated.  On the test model it is
-    affine in the batch: 8.41, 16.66, 33.26, 66.35, 99.48, 132.63 MiB at 8, 16, 32, 64, 96, 128, repeated
-    to 0.1 MiB, at the cost of a few milliseconds per probe (one record per operator).
-    `resident_bytes`: how much the process's resident memory grew.  Linux keeps its high-water mark (VmHWM
-    in /proc/self/status), updated on every unmap so a peak of a microsecond counts, and resets it to the
-    current size when "5" is written to /proc/self/clear_refs (Linux >= 4.0).  Against tensors of known size
-    it is exact to a page (3 x 64 MiB -> 191.98 MiB).  But it includes the allocator: glibc raises its
-    mmap threshold (up to 32 MiB) after each free of a large chunk and serves later chunks from its heap,
-    where freed memory is kept and fragments, so on the test model the resident peak of one training step
-    is 1.3 to 2.9 times the tensor peak at 8 to 96 samples and varies by up to 40% from one probe to the
-    next (96 samples: 150 to 223 MiB for 99.5 MiB of tensors); at 192 samples, where the big tensors pass
-    32 MiB and glibc maps them directly, it is 1.06 times.
-    That is real RAM, but too noisy to fit a line to or to cache; see `TorchProbe` for how each is used.
-
-    Rejected: a thread sampling psutil's RSS misses peaks shorter than its interval and is itself the noisy
-    resident figure; a subprocess reading ru_maxrss needs the model rebuilt or forked (fork once OpenMP runs
-    is unsafe).  The sampling thread remains the fallback for the resident peak where clear_refs is
-    unavailable (not Linux, locked-down /proc), with ru_maxrss when the block raised the lifetime peak.
-    Where the profiler cannot give allocation events, `tensor_bytes` is None.
-    """
-
-    interval_s = 0.001
-
-    def __init__(self) -> None:
-        self.method = ""
-        self.baseline = 0
-        self.tensor_bytes: int | None = None
-        self.resident_bytes = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._sampled = 0
-        self._maxrss_before = 0
-        self._profiler: Any = None
-
-    def __enter__(self) -> CpuPeakMeter:
-        _malloc_trim()
-        self._start_resident()
-        self._profiler = _start_profiler()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.tensor_bytes = _stop_profiler(self._profiler)
-        self._profiler = None
-        self.resident_bytes = self._stop_resident()
-
-    def _start_resident(self) -> None:
-        if self._reset_hwm():
-            self.method = "VmHWM"
-            self.baseline = _read_status_kib("VmHWM") or 0
-            return
-        import psutil
-
-        self.method = "sampled RSS"
-        process = psutil.Process()
-        self.baseline = self._sampled = int(process.memory_info().rss)
-        self._maxrss_before = _maxrss_bytes()
-        self._stop.clear()
-
-        def sample() -> None:
-            while not self._stop.wait(self.interval_s):
-                self._sampled = max(self._sampled, int(process.memory_info().rss))
-
-        self._thread = threading.Thread(target=sample, name="batch-size-peak-meter", daemon=True)
-        self._thread.start()
-
-    def _stop_resident(self) -> int:
-        if self.method == "VmHWM":
-            return max(0, (_read_status_kib("VmHWM") or 0) - self.baseline)
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-        peak = self._sampled
-        maxrss = _maxrss_bytes()
-        if maxrss > self._maxrss_before:
-            peak = max(peak, maxrss)
-        return max(0, peak - self.baseline)
-
-    @staticmethod
-    def _reset_hwm() -> bool:
-        if _read_status_kib("VmHWM") is None:
-            return False
-        try:
-            with open("/proc/self/clear_refs", "w") as clear_refs:
-                clear_refs.write("5")
-        except OSError:
-            return False
-        return True
-
-
-@contextlib.contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """Kineto prints "profiler_start"/"profiler_stop" lines to the C-level stderr; only its start and stop
-    run under this, never the model, so no real message is lost."""
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-def _start_profiler() -> Any:
-    try:
-        from torch.profiler import ProfilerActivity, profile
-
-        profiler = profile(activities=[ProfilerActivity.CPU], profile_memory=True)
-        with _quiet_stderr():
-            profiler.__enter__()
-    except Exception:  # noqa: BLE001 - no profiler, no tensor peak: the resident peak still stands
-        return None
-    return profiler
-
-
-def _stop_profiler(profiler: Any) -> int | None:
-    if profiler is None:
-        return None
-    try:
-        import torch
-
-        with _quiet_stderr():
-            profiler.__exit__(None, None, None)
-        events = profiler.profiler.kineto_results.events()
-        cpu = torch.autograd.DeviceType.CPU
-        changes = sorted(
-            (event.start_ns(), event.nbytes())
-            for event in events
-            if event.name() == "[memory]" and event.device_type() == cpu
-        )
-    except Exception:  # noqa: BLE001 - an older or newer profiler without these events
-        return None
-    level = peak = 0
-    for _, nbytes in changes:
-        level += nbytes
-        peak = max(peak, level)
-    return peak
-
-
-def _maxrss_bytes() -> int:
-    try:
-        import resource
-    except ImportError:  # Windows
-        return 0
-    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return int(maxrss if sys.platform == "darwin" else maxrss * 1024)
 
 
 def default_cpu_budget(share: float = DEFAULT_BUDGET_SHARE) -> int:
