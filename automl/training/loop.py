@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import torch
 
 from advisor.dataset import Example
+from advisor.steps import step_plan
 from automl.metrics import default_metric, higher_is_better
 from automl.models.base import TaskModel
 from automl.training.batching import bucketed_batches
@@ -34,7 +35,6 @@ from automl.training.config import DivergedError, HistoryEntry, Report, TrialCon
 from automl.training.device import resolve_device, to_device, trial_environment
 from automl.training.inference import bf16_check, dev_metrics
 from automl.training.optimizer import clipped_parameters, trial_optimizer, warmup_linear_schedule
-from automl.training.plan import step_plan
 from automl.training.precision import autocast, wants_bf16
 
 

@@ -8,7 +8,7 @@ from automl.sweep import patience_evals
 
 def test_patience_is_one_and_a_half_epochs_of_evals_at_least_three() -> None:
     assert patience_evals(35_000, 64, 8) == 9  # 547 steps an epoch, an eval every 100: ceil(1.5 * 547 / 100)
-    assert patience_evals(600, 8, 2) == 6  # 75 steps an epoch, an eval every 19: ceil(5.9)
+    assert patience_evals(600, 8, 2) == 12  # 75 steps an epoch, an eval every 10 (advisor.steps): ceil(11.25)
     assert patience_evals(64, 64, 1) == 3  # one step an epoch: ceil(1.5) = 2, raised to the floor of 3
 
 

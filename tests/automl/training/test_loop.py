@@ -170,6 +170,6 @@ def test_a_seed_repeats_the_trial_exactly(fresh, data) -> None:  # noqa: ANN001
 def test_schedule_takes_the_configs_steps_or_the_plan() -> None:
     from automl.training.loop import Schedule
 
-    assert Schedule.of(TrialConfig(batch_size=32, epochs=3), 2_000) == Schedule(1, 16, 160, 189)
+    assert Schedule.of(TrialConfig(batch_size=32, epochs=3), 2_000) == Schedule(1, 10, 100, 189)  # advisor.steps
     assert Schedule.of(TrialConfig(batch_size=32, epochs=3, eval_steps=30), 2_000) == Schedule(3, 30, 300, 189)
     assert Schedule.of(TrialConfig(batch_size=32, epochs=3, max_steps=7, save_steps=5), 2_000).total == 7
