@@ -38,7 +38,7 @@ def freeze(teacher: TaskModel) -> TaskModel:
 def unit_logits(model: TaskModel, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> list[torch.Tensor]:
     """Per example: the logits row (classification) or the word-by-word rows (ABS-6)."""
     logits = logits.detach().float()
-    if model.labels.task != "ABS-6":
+    if not model.labels.kind.is_tagging:
         return list(logits.cpu())
     out = []
     if "word_starts" in batch:  # transformer: each word's first sub-token; -1 = cut off by truncation
@@ -96,12 +96,12 @@ def teacher_outputs(teacher: TaskModel, examples: Sequence[Example], batch_size:
 def teacher_labels(teacher: TaskModel, examples: Sequence[Example], batch_size: int = 64) -> list[Example]:
     """The examples with the teacher's predictions as their labels (hard labels, DIST-4)."""
     predictions = predict(teacher, examples, batch_size=batch_size)
-    task = teacher.labels.task
+    kind = teacher.labels.kind
     out = []
     for e, p in zip(examples, predictions, strict=True):
-        if task == "ABS-6":
+        if kind.is_tagging:
             out.append(replace(e, tags=tuple(p)))
-        elif task == "ABS-3":
+        elif kind.is_multilabel:
             out.append(replace(e, labels=tuple(p)))
         else:
             out.append(replace(e, label=str(p)))

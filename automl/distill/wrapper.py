@@ -157,7 +157,7 @@ class DistillStudent(TaskModel):
         rows = [self.cache.get(example_key(e)) for e in examples]
         if any(r is None for r in rows):  # dev and test texts: no teacher outputs, the task loss only
             return batch
-        if self.labels.task == "ABS-6":
+        if self.labels.kind.is_tagging:
             width = max(1, max(int(r.shape[0]) for r in rows if r is not None))
             classes = int(rows[0].shape[-1]) if rows[0] is not None else len(self.labels.names)
             logits = torch.zeros(len(rows), width, classes)
@@ -187,7 +187,7 @@ class DistillStudent(TaskModel):
     def _soft_loss(self, logits: torch.Tensor, teacher: torch.Tensor, teacher_mask: torch.Tensor | None,
                    batch: dict[str, torch.Tensor]) -> torch.Tensor:
         teacher = teacher.to(logits.device)
-        if self.labels.task == "ABS-6":
+        if self.labels.kind.is_tagging:
             student, mask = student_unit_logits(self.student, logits, batch)
             width = min(student.shape[1], teacher.shape[1])
             assert teacher_mask is not None
@@ -195,7 +195,7 @@ class DistillStudent(TaskModel):
             return soft_cross_entropy(student[:, :width], teacher[:, :width], self.temperature, keep)
         if self.labels.regression:
             return soft_mse(logits, teacher)
-        return soft_cross_entropy(logits, teacher, self.temperature, multi_label=self.labels.task == "ABS-3")
+        return soft_cross_entropy(logits, teacher, self.temperature, multi_label=self.labels.kind.is_multilabel)
 
     def _relation_loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         assert self._student_qkv is not None and self._teacher_qkv is not None and self.teacher is not None

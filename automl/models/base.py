@@ -16,6 +16,8 @@ import torch
 from torch import nn
 
 from advisor.dataset import Example
+from presets.catalog import TaskType
+from presets.catalog import task as task_type
 
 
 @dataclass
@@ -31,8 +33,13 @@ class LabelSpace:
     names: list[str] = field(default_factory=list)
     regression: bool = False
 
+    @property
+    def kind(self) -> TaskType:
+        """The task abstraction in the catalog (presets/tasks.toml): `labels.kind.is_tagging`, ..."""
+        return task_type(self.task)
+
     def to_dict(self) -> dict[str, Any]:
-        return {"task": self.task, "names": self.names, "regression": self.regression}
+        return {"task": str(self.task), "names": self.names, "regression": self.regression}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LabelSpace:
@@ -82,10 +89,10 @@ class TaskModel(nn.Module, ABC):
 
     def targets(self, examples: list[Example]) -> list[Any]:
         """The gold answers in the same terms as `decode` returns."""
-        task = self.labels.task
-        if task == "ABS-3":
+        kind = self.labels.kind
+        if kind.is_multilabel:
             return [tuple(e.labels) for e in examples]
-        if task == "ABS-6":
+        if kind.is_tagging:
             return [tuple(e.tags) for e in examples]
         if self.labels.regression:
             return [float(e.label or 0.0) for e in examples]

@@ -23,23 +23,23 @@ from advisor.dataset import Example
 from automl.models import load_model
 from automl.models.base import LabelSpace, Output, TaskModel
 
-ENSEMBLE_TASKS = ("ABS-1", "ABS-2", "ABS-3", "ABS-5")  # classification heads; ABS-5 with a binary label
 MODEL_JSON = "automl_model.json"
 
 
 def can_ensemble(labels: LabelSpace) -> bool:
-    return labels.task in ENSEMBLE_TASKS and not labels.regression and bool(labels.names)
+    kind = labels.kind  # class probabilities to mix: a trainable task with classes, not tags or a score
+    return kind.trainable and not kind.is_tagging and not labels.regression and bool(labels.names)
 
 
 def probabilities(labels: LabelSpace, logits: torch.Tensor) -> torch.Tensor:
     """Class probabilities from a classifier's logits: sigmoid per label for ABS-3, else softmax."""
     logits = logits.float()
-    return logits.sigmoid() if labels.task == "ABS-3" else logits.softmax(-1)
+    return logits.sigmoid() if labels.kind.is_multilabel else logits.softmax(-1)
 
 
 def decode_probabilities(labels: LabelSpace, p: torch.Tensor) -> list[Any]:
     """Label names from class probabilities: those above 0.5 for ABS-3, else the most probable."""
-    if labels.task == "ABS-3":
+    if labels.kind.is_multilabel:
         return [tuple(labels.names[j] for j, on in enumerate(row) if on) for row in (p > 0.5).tolist()]
     return [labels.names[i] for i in p.argmax(-1).tolist()]
 
@@ -90,12 +90,13 @@ class EnsembleModel(TaskModel):
             p = weight * probabilities(self.labels, member(**own).logits)
             mean = p if mean is None else mean + p
         assert mean is not None
-        mean = mean.clamp(1e-7, 1 - 1e-7) if self.labels.task == "ABS-3" else mean.clamp_min(1e-12)
-        logits = torch.logit(mean) if self.labels.task == "ABS-3" else mean.log()
+        multilabel = self.labels.kind.is_multilabel
+        mean = mean.clamp(1e-7, 1 - 1e-7) if multilabel else mean.clamp_min(1e-12)
+        logits = torch.logit(mean) if multilabel else mean.log()
         return Output(loss=None, logits=logits)
 
     def decode(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> list[Any]:
-        p = logits.float().sigmoid() if self.labels.task == "ABS-3" else logits.float().exp()
+        p = logits.float().sigmoid() if self.labels.kind.is_multilabel else logits.float().exp()
         return decode_probabilities(self.labels, p)
 
     def save(self, directory: Path) -> None:
