@@ -1,0 +1,71 @@
+"""What a prediction says in JSON: a label with every class's probability, the labels that apply with
+theirs, a score, or the tags of each token with the entity spans they make.
+
+`automl predict` and `automl serve` answer through `answer_batch`, so a file and a request get the same
+answer for the same text. The label comes from the model's own `decode` (a tagger's best well-formed path,
+a scratch regressor's de-normalised score); the probabilities from the same logits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from advisor.dataset import Example
+from automl.models.base import TaskModel
+from automl.models.ensemble import probabilities
+
+
+def answer_batch(model: TaskModel, examples: Sequence[Example]) -> list[dict[str, Any]]:
+    """One JSON-ready answer per example, from a single forward pass over them (no gradients).
+
+    Classification: {"label", "probabilities": {name: p}}; multi-label (ABS-3): {"labels", "probabilities"};
+    a score: {"score"}; tagging (ABS-6): {"tokens", "tags", "spans": [{"type", "start", "end", "text"}]},
+    `end` exclusive, in tokens.
+    """
+    if not examples:
+        return []
+    batch = model.collate(list(examples), with_targets=False)
+    with torch.inference_mode():
+        logits = model(**batch).logits
+        decoded = model.decode(logits, batch)
+    labels = model.labels
+    if labels.kind.is_tagging:
+        return [tag_answer(e.tokens, tags) for e, tags in zip(examples, decoded, strict=True)]
+    if labels.regression:
+        return [{"score": float(score)} for score in decoded]
+    p = probabilities(labels, logits).tolist()
+    if labels.kind.is_multilabel:
+        return [{"labels": list(chosen), "probabilities": _named(labels.names, row)}
+                for chosen, row in zip(decoded, p, strict=True)]
+    return [{"label": label, "probabilities": _named(labels.names, row)} for label, row in zip(decoded, p, strict=True)]
+
+
+def answers(model: TaskModel, examples: Sequence[Example], batch_size: int = 32) -> list[dict[str, Any]]:
+    """`answer_batch` over any number of examples: batches of similar length (less padding), input order kept."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, but got {batch_size=}.")
+    model.eval()
+    order = sorted(range(len(examples)), key=lambda i: model.length(examples[i]))
+    out: list[dict[str, Any]] = [{} for _ in examples]
+    for start in range(0, len(order), batch_size):
+        chunk = order[start:start + batch_size]
+        for i, got in zip(chunk, answer_batch(model, [examples[i] for i in chunk]), strict=True):
+            out[i] = got
+    return out
+
+
+def tag_answer(tokens: Sequence[str], tags: Sequence[str]) -> dict[str, Any]:
+    """Tags with the entity spans they make (seqeval's reading of BIO, BIOES and IOB1)."""
+    from seqeval.metrics.sequence_labeling import get_entities
+
+    joiner = " " if any(len(t) > 1 for t in tokens) else ""  # words are spaced, characters are not
+    spans = [{"type": kind, "start": start, "end": end + 1, "text": joiner.join(tokens[start:end + 1])}
+             for kind, start, end in get_entities(list(tags))]
+    return {"tokens": list(tokens), "tags": list(tags), "spans": spans}
+
+
+def _named(names: Sequence[str], row: Sequence[float]) -> dict[str, float]:
+    return {name: round(float(p), 6) for name, p in zip(names, row, strict=True)}

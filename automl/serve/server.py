@@ -1,0 +1,170 @@
+"""`automl serve`: a saved model behind HTTP (the standard library's threading server), loopback by default.
+
+    GET  /health    {"status": "ok", "task", "family", "labels", "model"}
+    POST /predict   {"texts": [...]} -> {"predictions": [{"label": "pos", "probabilities": {...}}, ...]}
+
+Every answer is JSON. A bad request gets a 4xx and a message saying what to send; a failure inside the
+model a 500 with the error's message (the traceback goes to the server's log, never to the client).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+from collections.abc import Sequence
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from advisor.dataset import Example
+from automl.models.base import TaskModel
+from automl.serve.batcher import MicroBatcher
+from automl.serve.requests import BadRequest, Limits, parse_request
+
+log = logging.getLogger("automl.serve")
+
+
+class ModelServer(ThreadingHTTPServer):
+    """One model, one batching worker, a thread per connection."""
+
+    daemon_threads = True
+
+    def __init__(self, model: TaskModel, address: tuple[str, int], *, model_dir: str = "",
+                 limits: Limits | None = None, max_batch: int = 64) -> None:
+        from automl.serve.outputs import answers
+
+        model.eval()
+        self.model = model
+        self.model_dir = model_dir
+        self.limits = limits or Limits()
+        self.n_features = len(getattr(model, "stats", {}).get("feature_mean", []))
+
+        def answer(examples: Sequence[Example]) -> list[dict[str, Any]]:
+            return answers(model, examples, batch_size=32)
+
+        self.batcher = MicroBatcher(answer, max_batch=max_batch)
+        super().__init__(address, _Handler)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host.decode() if isinstance(host, bytes) else host}:{port}"
+
+    def health(self) -> dict[str, Any]:
+        labels = self.model.labels
+        return {"status": "ok", "task": labels.task, "family": self.model.family, "labels": labels.names,
+                "regression": labels.regression, "model": self.model_dir}
+
+    def server_close(self) -> None:
+        super().server_close()
+        self.batcher.close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: ModelServer
+    protocol_version = "HTTP/1.1"  # keep-alive: a client's requests reuse one connection
+
+    def do_GET(self) -> None:  # noqa: N802 - the name http.server dispatches to
+        if self.path.split("?")[0] == "/health":
+            self._send(HTTPStatus.OK, self.server.health())
+        else:
+            self._send(HTTPStatus.NOT_FOUND, {"error": f"no route GET {self.path}: use GET /health or POST /predict"})
+
+    def do_POST(self) -> None:  # noqa: N802
+        if self.path.split("?")[0] != "/predict":
+            self._send(HTTPStatus.NOT_FOUND, {"error": f"no route POST {self.path}: use POST /predict"})
+            return
+        try:
+            examples = parse_request(self._body(), self.server.model.labels.task, self.server.limits,
+                                     self.server.n_features)
+        except BadRequest as bad:
+            self._send(bad.status, {"error": bad.message})
+            return
+        try:
+            predictions = self.server.batcher.submit(examples)
+        except Exception as error:  # noqa: BLE001 - the client gets the message, the log the traceback
+            log.exception("POST /predict failed")
+            self._send(HTTPStatus.INTERNAL_SERVER_ERROR,
+                       {"error": f"the model failed on this request: {type(error).__name__}: {error}"})
+            return
+        self._send(HTTPStatus.OK, {"predictions": predictions})
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._send(HTTPStatus.METHOD_NOT_ALLOWED, {"error": "use GET /health or POST /predict"})
+
+    do_DELETE = do_PATCH = do_PUT  # noqa: N815
+
+    def _body(self) -> bytes:
+        length = self.headers.get("Content-Length")
+        if length is None:
+            self.close_connection = True  # a body of unknown size cannot be skipped
+            raise BadRequest(411, "send a Content-Length header with the JSON body")
+        try:
+            size = int(length)
+        except ValueError:
+            self.close_connection = True
+            raise BadRequest(400, f"Content-Length is not a number: {length!r}") from None
+        if size > self.server.limits.max_body_bytes:
+            self.close_connection = True  # the unread body would be taken for the next request
+            raise BadRequest(413, f"the body has {size:,} bytes; the limit is {self.server.limits.max_body_bytes:,}: "
+                                  "send fewer texts a request")
+        return self.rfile.read(size) if size > 0 else b""
+
+    def _send(self, status: int, payload: dict[str, Any]) -> None:
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
+        log.info("%s %s", self.address_string(), format % args)
+
+
+def start_server(model: TaskModel, host: str = "127.0.0.1", port: int = 0, **options: Any
+                 ) -> tuple[ModelServer, threading.Thread]:
+    """A server answering from a background thread (port 0: any free port; read `server.url`).
+    Stop it with `server.shutdown(); server.server_close()`."""
+    server = ModelServer(model, (host, port), **options)
+    thread = threading.Thread(target=server.serve_forever, name="automl-serve", daemon=True)
+    thread.start()
+    return server, thread
+
+
+def serve(model_dir: Path, host: str, port: int, threads: int | None, max_batch: int, console: Any) -> None:
+    """Load `model_dir` and answer until interrupted (Ctrl-C)."""
+    import errno
+
+    import torch
+
+    from advisor.errors import UserError
+    from automl.models import load_model
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+    model = load_model(model_dir)
+    try:
+        server = ModelServer(model, (host, port), model_dir=str(model_dir), max_batch=max_batch)
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise UserError(f"port {port} on {host} is already in use", fix="pick another with --port") from None
+        raise UserError(f"cannot listen on {host}:{port}: {error.strerror}",
+                        fix="use --host 127.0.0.1 (this machine only) or an address of this machine") from None
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        console.print(f"[yellow]listening on {host}: anyone who can reach this port can use the model "
+                      "(no authentication, no TLS)[/]")
+    console.print(f"serving {model.family} {model.labels.task} model {model_dir} on {server.url} "
+                  "(POST /predict, GET /health; Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        console.print("stopped")
+    finally:
+        server.server_close()
