@@ -28,7 +28,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -313,8 +312,3 @@ def worker_seed(seed: int, shared: bool) -> int:
     if not shared:
         return seed
     return seed + int.from_bytes(os.urandom(2), "big")
-
-
-def describe(study: optuna.Study) -> dict[str, Any]:
-    found = counts(study)
-    return {s.name.lower(): n for s, n in found.items()}

