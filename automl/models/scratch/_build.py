@@ -11,13 +11,13 @@ from advisor.dataset import Example
 from automl.models.base import LabelSpace
 from automl.models.scratch._hparams import (
     HPARAM_NAMES,
-    PAIR_TASKS,
     TAGGER_MIN_LIMIT,
     check_family_task,
     default_hparams,
 )
 from automl.models.scratch._model import ScratchModel
 from automl.models.scratch._vocab import CJK_RATIO, Tokenizer, Vocab, bigrams, cjk_ratio, ngrams
+from presets.catalog import task as task_type
 
 
 def build_scratch(
@@ -44,7 +44,8 @@ def build_scratch(
         raise ValueError(f"max_length must be at least 1, but got {max_length=}.")
     hp = {**default_hparams(family, task), **hparams}
     hp["kernel_sizes"] = [int(k) for k in hp["kernel_sizes"]]
-    tagging = task == "ABS-6"
+    kind = task_type(task)
+    tagging = kind.is_tagging
 
     def texts() -> list[str]:
         if tagging:
@@ -64,7 +65,7 @@ def build_scratch(
             seqs = [[tokenizer.unit(t) for t in e.tokens[: max(max_length, TAGGER_MIN_LIMIT)]]]
         else:
             seqs = [tokenizer(e.text)[:max_length]]
-            if task in PAIR_TASKS:
+            if kind.is_pair:
                 seqs.append(tokenizer(e.text_b or "")[:max_length])
         for units in seqs:
             unit_counts.update(units)
@@ -84,7 +85,7 @@ def build_scratch(
         mean = sum(ys) / max(len(ys), 1)
         std = math.sqrt(sum((y - mean) ** 2 for y in ys) / max(len(ys), 1))
         stats.update(target_mean=mean, target_std=std if std > 1e-8 else 1.0)
-    if task == "ABS-4":
+    if kind.has_features:
         rows = [list(e.features) for e in train_examples]
         width = len(rows[0]) if rows else 0
         cols = [[r[j] for r in rows] for j in range(width)]

@@ -138,7 +138,7 @@ class ScratchEncoding:
         return [self._label_id(t) for t in tags]
 
     def _class_targets(self, examples: list[Example]) -> torch.Tensor:
-        if self.labels.task == "ABS-3":
+        if self.labels.kind.is_multilabel:
             y = torch.zeros(len(examples), len(self.labels.names))
             for row, e in enumerate(examples):
                 for name in e.labels:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from presets.catalog import task as task_type
+from presets.catalog import tasks
+
 FAMILIES = ("bow", "cnn", "gru", "lstm")
-TASKS = ("ABS-1", "ABS-2", "ABS-3", "ABS-4", "ABS-5", "ABS-6")
-PAIR_TASKS = ("ABS-2", "ABS-5")
+TASKS = tuple(str(t.id) for t in tasks().values() if t.has_labels)  # rows with classes, labels, tags or a score
 TAGGER_MIN_LIMIT = 1024  # People's Daily: 99% of sentences <= 142 characters, the longest 1,019
 
 # Shared by every family and task; the per-family and per-task tables below override them.
@@ -61,9 +63,10 @@ HPARAM_NAMES = frozenset(COMMON_DEFAULTS)
 def default_hparams(family: str, task: str) -> dict[str, Any]:
     """The hparams `build_scratch` uses when given none, for this family and task."""
     check_family_task(family, task)
-    table = TAGGER_DEFAULTS if task == "ABS-6" else FAMILY_DEFAULTS
+    kind = task_type(task)
+    table = TAGGER_DEFAULTS if kind.is_tagging else FAMILY_DEFAULTS
     hp = {**COMMON_DEFAULTS, **table[family]}
-    if family == "bow" and task in (*PAIR_TASKS, "ABS-4"):
+    if family == "bow" and (kind.is_pair or kind.has_features):
         hp["hidden"] = COMMON_DEFAULTS["hidden"]  # [u, v, |u-v|, u*v] or features meet in a hidden layer
     return hp
 

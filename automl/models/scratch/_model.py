@@ -17,7 +17,7 @@ from automl.models.base import LabelSpace, Output, TaskModel, weight_decay_group
 from automl.models.lazy_adam import LazyAdam
 from automl.models.scratch._crf import CRF
 from automl.models.scratch._encoding import ScratchEncoding
-from automl.models.scratch._hparams import PAIR_TASKS, check_family_task
+from automl.models.scratch._hparams import check_family_task
 from automl.models.scratch._nets import (
     ConvPoolEncoder,
     ConvTagEncoder,
@@ -67,8 +67,8 @@ class ScratchModel(ScratchEncoding, TaskModel):
         self.stats = dict(stats or {})
         self._cache: dict[str, list[str]] = {}
         self._label_ids = {name: i for i, name in enumerate(labels.names)}
-        self.tagging = labels.task == "ABS-6"
-        self.pair = labels.task in PAIR_TASKS
+        self.tagging = labels.kind.is_tagging
+        self.pair = labels.kind.is_pair
         hp = self.hparams
         n_bigrams = len(bigram_vocab) if (bigram_vocab is not None and hp["bigrams"]) else 0
         self.drop = Dropout(hp["dropout"])
@@ -107,12 +107,12 @@ class ScratchModel(ScratchEncoding, TaskModel):
             out = 1
         else:
             out = len(self.labels.names)
-            if out < 1 or (task != "ABS-3" and out < 2):
+            if out < 1 or (not self.labels.kind.is_multilabel and out < 2):
                 raise ValueError(
                     f"A {task} head needs label names (2+ classes), but got {self.labels.names=}."
                 )
         # hidden = 0 gives a BOW a linear head (fastText); pairs always combine through a hidden layer
-        mlp = self.pair or task == "ABS-4" or (self.family == "bow" and hp["hidden"] > 0)
+        mlp = self.pair or self.labels.kind.has_features or (self.family == "bow" and hp["hidden"] > 0)
         if mlp and hp["hidden"] < 1:
             raise ValueError(f"A {task} head needs a hidden layer, but got hidden={hp['hidden']}.")
         self.head = head(dim, hp["hidden"], out, hp["dropout"], mlp)
@@ -177,7 +177,7 @@ class ScratchModel(ScratchEncoding, TaskModel):
         elif y is not None:
             loss = (
                 F.binary_cross_entropy_with_logits(logits, y)
-                if self.labels.task == "ABS-3"
+                if self.labels.kind.is_multilabel
                 else F.cross_entropy(logits, y)
             )
         return Output(loss=loss, logits=logits)
@@ -262,7 +262,7 @@ class ScratchModel(ScratchEncoding, TaskModel):
         if self.labels.regression:
             mean, std = self.stats["target_mean"], self.stats["target_std"]
             return [float(v) * std + mean for v in logits.tolist()]
-        if self.labels.task == "ABS-3":
+        if self.labels.kind.is_multilabel:
             return [tuple(names[j] for j, on in enumerate(row) if on) for row in (logits > 0).tolist()]
         return [names[i] for i in logits.argmax(-1).tolist()]
 

@@ -19,10 +19,10 @@ def decode(labels: LabelSpace, logits: torch.Tensor, batch: dict[str, torch.Tens
     """A label name (ABS-1/2/5 binary), a tuple of names (ABS-3), a float (score), tags per word (ABS-6)."""
     logits = logits.detach().float().cpu()
     names = labels.names
-    if labels.task == "ABS-6":
+    if labels.kind.is_tagging:
         assert penalties is not None  # set for ABS-6 models
         return decode_tags(names, logits, batch, penalties)
-    if labels.task == "ABS-3":
+    if labels.kind.is_multilabel:
         chosen = (torch.sigmoid(logits) > 0.5).tolist()
         return [tuple(n for n, on in zip(names, row, strict=True) if on) for row in chosen]
     if labels.regression:
@@ -51,7 +51,7 @@ def decode_tags(names: list[str], logits: torch.Tensor, batch: dict[str, torch.T
 
 def task_loss(labels: LabelSpace, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """BCE for ABS-3, MSE for scores, cross-entropy otherwise (tagging ignores the -100 positions)."""
-    if labels.task == "ABS-3":
+    if labels.kind.is_multilabel:
         return F.binary_cross_entropy_with_logits(logits, targets.float())
     if labels.regression:
         return F.mse_loss(logits, targets.float())

@@ -55,7 +55,7 @@ def collate_texts(tokenizer: Any, examples: list[Example], max_length: int) -> d
 
 def sequence_targets(labels: LabelSpace, index: LabelIndex, examples: list[Example]) -> torch.Tensor:
     """Class indices, multi-hot rows (ABS-3) or scores (regression)."""
-    if labels.task == "ABS-3":
+    if labels.kind.is_multilabel:
         target = torch.zeros(len(examples), len(labels.names))
         for row, e in enumerate(examples):
             for label in e.labels:

@@ -12,9 +12,9 @@ from automl.models.base import LabelSpace
 
 def head_shape(labels: LabelSpace) -> tuple[int, str | None]:
     """(outputs, transformers' problem_type) of the task head."""
-    if labels.task == "ABS-6":
+    if labels.kind.is_tagging:
         return len(labels.names), None
-    if labels.task == "ABS-3":
+    if labels.kind.is_multilabel:
         return len(labels.names), "multi_label_classification"
     if labels.regression:
         return 1, "regression"
@@ -24,12 +24,12 @@ def head_shape(labels: LabelSpace) -> tuple[int, str | None]:
 def auto_class(labels: LabelSpace) -> Any:
     from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
 
-    return AutoModelForTokenClassification if labels.task == "ABS-6" else AutoModelForSequenceClassification
+    return AutoModelForTokenClassification if labels.kind.is_tagging else AutoModelForSequenceClassification
 
 
 def load_tokenizer(auto: Any, source: str, labels: LabelSpace, local_files_only: bool) -> Any:
     tokenizer = auto.from_pretrained(source, local_files_only=local_files_only)
-    if labels.task == "ABS-6" and getattr(tokenizer, "add_prefix_space", None) is False:
+    if labels.kind.is_tagging and getattr(tokenizer, "add_prefix_space", None) is False:
         # byte-level BPE (RoBERTa) needs it to tokenize pre-split words
         tokenizer = auto.from_pretrained(source, local_files_only=local_files_only, add_prefix_space=True)
     return tokenizer

@@ -48,7 +48,7 @@ class TransformerModel(TaskModel):
         self.language = language
         self.source = source
         self._index = LabelIndex(labels)
-        self._tag_penalties = constraint_penalties(list(labels.names)) if labels.task == "ABS-6" else None
+        self._tag_penalties = constraint_penalties(list(labels.names)) if labels.kind.is_tagging else None
         self._inference_attention = getattr(network.config, "_attn_implementation", None)
         use_byte_dropout(network)
         cast_attention_input_once(network)
@@ -133,12 +133,12 @@ class TransformerModel(TaskModel):
         return LazyAdam(weight_decay_groups(self, weight_decay), lr=lr)
 
     def length(self, example: Example) -> int:
-        if self.labels.task == "ABS-6":
+        if self.labels.kind.is_tagging:
             return word_length(self.tokenizer, example, self.max_length)
         return text_length(self.tokenizer, example, self.max_length)
 
     def collate(self, examples: list[Example], with_targets: bool = True) -> dict[str, torch.Tensor]:
-        if self.labels.task == "ABS-6":
+        if self.labels.kind.is_tagging:
             return collate_words(self.tokenizer, examples, self.max_length, self._index, with_targets)
         batch = collate_texts(self.tokenizer, examples, self.max_length)
         if with_targets:
@@ -161,7 +161,7 @@ class TransformerModel(TaskModel):
     def _top_layer_on_first_token(self) -> contextlib.AbstractContextManager[Any]:
         """Sequence tasks run the top encoder layer for the first token only (`top_layer_on_first_token`:
         same logits, 1/7 fewer encoder matmuls on MiniLM-L6); token tasks read every position."""
-        if self.labels.task == "ABS-6":
+        if self.labels.kind.is_tagging:
             return contextlib.nullcontext()
         return top_layer_on_first_token(self.network)
 
