@@ -12,6 +12,7 @@ import string
 from typing import Any
 
 from advisor.dataset import Example
+from presets.catalog import task as task_type
 
 SYNTHETIC_ROWS = 512  # enough for 8 training batches of 64 and a serving sample of 32
 COMMON_CJK = 3500  # the first 3,500 code points of the CJK block stand in for the common characters
@@ -22,7 +23,7 @@ SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 def label_names(task: str, num_labels: int | None) -> list[str]:
     """Class or tag names for a measured head: ABS-6 gets BIO tags of `num_labels` entity types."""
     count = max(2, num_labels or 2)
-    if task == "ABS-6":
+    if task_type(task).is_tagging:
         types = [f"T{i}" for i in range(max(1, num_labels or 1))]
         return ["O", *(f"{p}-{t}" for t in types for p in ("B", "I"))]
     return [str(i) for i in range(count)]
@@ -62,15 +63,16 @@ def synthetic_examples(task: str, language: str, p95_chars: int, names: list[str
         chars = rng.randint(max(1, top // 2), top)
         return _zh_text(rng, chars) if zh else _word_text(rng, chars, lexicon)
 
+    kind = task_type(task)
     out: list[Example] = []
     for _ in range(rows):
-        if task == "ABS-6":
+        if kind.is_tagging:
             tokens = tuple(text()) if zh else tuple(text().split())
             out.append(Example(text="".join(tokens) if zh else " ".join(tokens), tokens=tokens,
                                tags=tuple(rng.choice(names) for _ in tokens)))
-        elif task == "ABS-3":
+        elif kind.is_multilabel:
             out.append(Example(text=text(), labels=tuple(n for n in names if rng.random() < 0.3)))
-        elif task in ("ABS-2", "ABS-5"):
+        elif kind.is_pair:
             out.append(Example(text=text(), text_b=text(), label=rng.choice(names)))
         else:
             out.append(Example(text=text(), label=rng.choice(names)))

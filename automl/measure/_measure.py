@@ -17,8 +17,10 @@ from automl.measure._timing import SERVE_BATCH, as_bf16, serving_qps, training_s
 from automl.models.base import LabelSpace
 from automl.training.device import resolve_threads
 from automl.training.precision import bf16_available
+from presets.catalog import task as task_type
+from presets.catalog import trainable_tasks
 
-MEASURABLE_TASKS = ("ABS-1", "ABS-2", "ABS-3", "ABS-5", "ABS-6")  # what automl trains
+MEASURABLE_TASKS = trainable_tasks()  # what automl trains (presets/tasks.toml)
 DEFAULT_SECONDS = 4.0  # per tier: ~55% serving (4 timings), ~45% training steps
 TRAIN_ROWS = 256  # rows the training timing draws its batches from
 
@@ -38,7 +40,8 @@ def measure_tier(tier: Any, *, task: str, num_labels: int | None, language: str,
     torch.set_num_threads(threads or resolve_threads("auto") or previous)
     try:
         names = label_names(task, num_labels)
-        labels = LabelSpace(task=task, names=[] if task == "ABS-5" else names, regression=task == "ABS-5")
+        score = task_type(task).may_be_score  # measured as its score head (one output)
+        labels = LabelSpace(task=task, names=[] if score else names, regression=score)
         rows_in = _relabel(examples, task, names, seed) if examples else synthetic_examples(
             task, language, text_chars, names, seed=seed, lexicon=shipped_words(tier))
         model = build_random(tier, labels, rows_in[:2000], language, seed)
@@ -91,13 +94,14 @@ def _relabel(examples: list[Example], task: str, names: list[str], seed: int) ->
     """The user's texts with labels from `names` (cycled): the head's width is what matters for speed."""
     from dataclasses import replace
 
+    kind = task_type(task)
     out = []
     for i, e in enumerate(examples):
-        if task == "ABS-6":
+        if kind.is_tagging:
             out.append(replace(e, tags=tuple(names[(i + j) % len(names)] for j in range(len(e.tokens)))))
-        elif task == "ABS-3":
+        elif kind.is_multilabel:
             out.append(replace(e, labels=(names[i % len(names)],)))
-        elif task == "ABS-5":
+        elif kind.may_be_score:
             out.append(replace(e, label=str(i % 2)))
         else:
             out.append(replace(e, label=names[i % len(names)]))
