@@ -69,8 +69,8 @@ class Answers(BaseModel):
             return None
         table = {name.lower(): name for name in presets.load("prices")["gpu"]}
         if value.strip().lower() not in table:
-            raise ValueError(f"not in the price table (presets/prices.toml: {', '.join(table.values())})."
-                             f"{did_you_mean(value, list(table.values()))}")
+            raise ValueError(f"not in the price table.{did_you_mean(value, list(table.values()))} "
+                             f"presets/prices.toml has {', '.join(table.values())}.")
         return table[value.strip().lower()]
 
     @model_validator(mode="after")

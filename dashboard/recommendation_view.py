@@ -30,7 +30,8 @@ def render_task(rec: Recommendation) -> None:
     t = rec.task
     st.subheader(f"{t.id} {t.name} ({t.name_zh})")
     st.caption(f"task abstraction chosen by {t.rule}" if t.rule else "task abstraction")
-    metric = rec.answers.get("metric") or f"{t.default_metric} (task default)"
+    metric = rec.answers.get("metric") or (f"{t.default_metric} (the task's default: no metric given)"
+                                           if t.default_metric else "none given, and the task has no default")
     st.markdown(f"**Metric:** {metric} · **automl runs it:** {'yes' if t.supported_by_automl else 'no'}")
     st.markdown("**Data format** (the guide's example):")
     st.code(t.format, language=None)
@@ -95,6 +96,9 @@ def render_rules(rec: Recommendation) -> None:
 
 
 def render_recommendation(rec: Recommendation) -> None:
+    from dashboard.measured_view import render_measured  # --measure and --curve: fill rec before it is drawn
+
+    render_measured(rec)
     render_task(rec)
     render_ladder(rec)
     render_plans(rec)
