@@ -8,8 +8,8 @@
 | `wrapper` | `DistillStudent`: a `TaskModel` whose loss is the distillation loss, for `run_trial` |
 | `student` | cutting a transformer to fewer layers (DIST-3) and narrowing their feed-forward blocks, building students |
 | `augment` | UNK / same-POS (same-tag for tagging data) / n-sampling augmentation |
-| `model_distill`, `data_distill` | the two methods as Optuna trial plans |
-| `search` | the Optuna adapter |
+| `model_distill`, `data_distill` | the two methods, `ModelDistillation` and `DataDistillation`: one `Distillation` interface (trial plans for student and baseline, their ranges) |
+| `search` | the sweeps on automl's one Optuna adapter (automl/objective.py), the search ranges, `Distillation` |
 | `report`, `run` | report.json / report.md / frontier.html; the command's driver |
 """
 

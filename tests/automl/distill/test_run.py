@@ -161,6 +161,8 @@ def test_data_distillation_end_to_end(tmp_path: Path) -> None:
     assert len(part1) == (report.data.augmented or 0) + 2
     assert all(line.rsplit("\t", 1)[1] in ("0", "1") for line in part1)
     assert (out / "augmented" / "part.0.tsv").read_text(encoding="utf-8").count("\n") == len(splits.train)
+    shown = runner.invoke(app, ["report", str(out)])  # `automl report` reprints a distillation's report too
+    assert shown.exit_code == 0 and "automl distill (data)" in shown.output and "score kept" in shown.output
 
 
 def test_cli_help_and_bad_method(tmp_path: Path) -> None:
