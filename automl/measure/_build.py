@@ -9,7 +9,6 @@ Nothing is downloaded, and no pretrained weight is read.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -18,20 +17,13 @@ import torch
 from advisor.dataset import Example
 from automl.measure._inputs import synthetic_tokenizer
 from automl.models.base import LabelSpace, TaskModel
-
-SCRATCH = ("bow", "cnn", "gru", "lstm")
-MAX_POSITIONS = 512
-
-
-def max_length_for(model: TaskModel, examples: list[Example], cap: int = MAX_POSITIONS) -> int:
-    """automl run's rule: the 95th percentile length in the model's units, rounded up to 16."""
-    lengths = sorted(model.length(e) for e in examples)
-    p95 = lengths[min(len(lengths) - 1, int(0.95 * len(lengths)))] if lengths else 128
-    return min(cap, 16 * max(1, math.ceil(p95 / 16)))
+from automl.run import p95_length as max_length_for  # automl run's rule: p95 in the model's units, x16
+from presets.catalog import MAX_POSITIONS
+from presets.catalog import SCRATCH_FAMILIES as SCRATCH
 
 
 def build_random(tier: Any, labels: LabelSpace, examples: list[Example], language: str, seed: int = 0) -> TaskModel:
-    """`tier` is an advisor.tiers.ModelTier (name, family and shape fields, local_path())."""
+    """`tier` is a presets.catalog.ModelTier (name, family and shape fields, local_path())."""
     torch.manual_seed(seed)
     if tier.family in SCRATCH:
         from automl.models.scratch import build_scratch
