@@ -70,7 +70,8 @@ def resolve_model(name_or_path: str) -> ModelSpec:
 def build_model(spec: ModelSpec, labels: LabelSpace, train_examples: list[Example], max_length: int,
                 language: str, **hparams: Any) -> TaskModel:
     """A fresh, untrained-head model for `labels`. From-scratch families build their vocabulary from
-    `train_examples`; transformers take `dropout` and `attention_dropout` as hparams."""
+    `train_examples`; transformers take `dropout` and `attention_dropout` as hparams, and one whose word
+    embeddings are most of its weights keeps only the pieces `train_examples` need (`vocab_trim`)."""
     if spec.family in SCRATCH_FAMILIES:
         from automl.models.scratch import build_scratch
 
@@ -84,12 +85,17 @@ def build_model(spec: ModelSpec, labels: LabelSpace, train_examples: list[Exampl
     from automl.models.transformer import TransformerModel
 
     try:
-        return TransformerModel.from_pretrained(spec.source, labels, max_length, language, **hparams)
+        model = TransformerModel.from_pretrained(spec.source, labels, max_length, language, **hparams)
     except OSError as error:
         if spec.local:
             raise UserError(f"cannot read model {spec.name} from {spec.source}: {error}",
                             fix="give a folder with config.json, the weights and the tokenizer files") from error
         raise _needs_network(spec.name, spec.source) from error
+    from automl.models.vocab_trim import trim_vocabulary, worth_trimming
+
+    if train_examples and worth_trimming(model):  # e5's 250k pieces: the step and the saved model shrink with them
+        trim_vocabulary(model, train_examples)
+    return model
 
 
 def load_model(directory: str | Path) -> TaskModel:
@@ -121,6 +127,11 @@ def _from_preset(preset: ModelTier) -> ModelSpec:
                             "language": preset.language, "rank": preset.rank, "shape": preset.shape}
     if not preset.pretrained:
         return ModelSpec(**base)
+    if preset.rebuildable:  # a package's own format, rebuilt once into a transformers folder in the cache
+        from automl.pretrained import ensure_rebuilt
+
+        folder = ensure_rebuilt(preset.name, preset.source.package, preset.source.rebuild)
+        return ModelSpec(**base, source=str(folder), local=True)
     local = preset.local_path()
     if local is not None:
         return ModelSpec(**base, source=str(local), local=True)
