@@ -132,6 +132,7 @@ def sweep(options: RunOptions, console: Console) -> RunReport | None:
     from automl.progress import SweepProgress
     from automl.rebuild import remember
     from automl.report import render_report, write_report
+    from automl.run_guard import record_options
     from automl.sweep import Candidate, SweepContext, enqueue_defaults, finished, open_study, run_study
     from automl.workers import claim_report, is_sqlite
 
@@ -174,6 +175,7 @@ def sweep(options: RunOptions, console: Console) -> RunReport | None:
     storage = storage_url(options)
     study_name = options.study or safe_name(f"{Path(options.data).stem}-{splits.task}")
     max_epochs = max(c.epochs for c in candidates.values())
+    record_options(options.out, options)  # from here --out belongs to these options (automl/run_guard.py)
     study = open_study(storage, study_name, options.seed, max_resource=100 * max_epochs, metric=metric)
     enqueue_defaults(study, candidates)
     deadline = None if options.budget_minutes is None else time.time() + 60 * options.budget_minutes

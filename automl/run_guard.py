@@ -4,7 +4,7 @@
   a run on SQLite holds it alone; workers of a shared study (PostgreSQL, MySQL) share it, so several
   workers may write into one folder (`trial-N` model folders never collide), but never beside a
   single-process run. A SQLite file outside `--out` gets the same exclusive lock next to it.
-- The options (`--out/run.json`): what makes the study what it is: the data files (path and content),
+- The options (`--out/run.json`, written when the study opens): what makes the study what it is: the data files (path and content),
   task, models, metric, seed, epochs, lengths, batch ceiling, answers, storage and study name. The same
   ones again resume the study; others are refused with what differs, before anything is replaced.
   The trial count, time budget, memory share and ensemble size may change between runs.
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from advisor.errors import UserError
+from automl.results import REPORT_JSON
 
 LOCK = ".automl.lock"
 RUN_FILE = "run.json"
@@ -74,8 +75,8 @@ def differences(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
 
 
 def check_options(out: Path, options: Any) -> dict[str, Any]:
-    """Refuse a run whose options differ from those `--out` was made with (exit 2, with what differs);
-    record them for a new folder. Returns the fingerprint."""
+    """Refuse a run whose options differ from those `--out` was made with (exit 2, with what differs).
+    Returns the fingerprint; `record_options` writes it when the run's study opens."""
     now = fingerprint(options)
     path = out / RUN_FILE
     if path.is_file():
@@ -95,15 +96,23 @@ def check_options(out: Path, options: Any) -> dict[str, Any]:
     if changed:
         raise UserError(f"--out {out} holds a sweep of other data, and this run would replace its models and report: "
                         + "; ".join(changed) + ".", f"Give a new --out (delete {out} to start over there).")
-    out.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"options": now, "created": time.strftime("%Y-%m-%d %H:%M:%S")}, indent=2) + "\n",
-                    encoding="utf-8")
     return now
+
+
+def record_options(out: Path, options: Any) -> None:
+    """From the moment a study opens in it, `--out` belongs to these options (a run that fails on its data
+    before that leaves nothing to protect, and binds nothing)."""
+    path = out / RUN_FILE
+    if path.is_file():
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    record = {"options": fingerprint(options), "created": time.strftime("%Y-%m-%d %H:%M:%S")}
+    path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
 
 def legacy_differences(out: Path, options: Any) -> list[str]:
     """A folder from before runs recorded their options: its report names the data files it was run on."""
-    report = out / "report.json"
+    report = out / REPORT_JSON
     if not report.is_file():
         return []  # a study without a report (or an empty folder): the sweep resumes as it always did
     try:

@@ -102,19 +102,22 @@ def test_unknown_model_offline_exits_2(splits: dict[str, Path], tmp_path: Path) 
 
 def test_bad_data_exits_2_and_keeps_the_study(splits: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "keep"
+    fresh = tmp_path / "fresh"  # into `out`, other files are refused before they are read (test_run_guard.py)
     assert run(splits, out, "--trials", "1").exit_code == 0
     empty = tmp_path / "empty.tsv"
     empty.write_text("", encoding="utf-8")
-    result = runner.invoke(app, ["run", "--data", str(splits["train"]), "--dev", str(empty), "--models", "bow", "--out", str(out)])
+    result = runner.invoke(app, ["run", "--data", str(splits["train"]), "--dev", str(empty), "--models", "bow", "--out", str(fresh)])
     assert result.exit_code == 2 and "Traceback" not in result.output
     unseen = tmp_path / "unseen.tsv"
     unseen.write_text("好\t1\n坏\t0\n还行\tneutral\n", encoding="utf-8")
-    result = runner.invoke(app, ["run", "--data", str(splits["train"]), "--dev", str(unseen), "--models", "bow", "--out", str(out)])
+    result = runner.invoke(app, ["run", "--data", str(splits["train"]), "--dev", str(unseen), "--models", "bow", "--out", str(fresh)])
     assert result.exit_code == 2 and "neutral" in result.output
     binary = tmp_path / "binary.tsv"
     binary.write_bytes(b"\xff\xfe\x00bad")
-    result = runner.invoke(app, ["run", "--data", str(binary), "--out", str(out)])
+    result = runner.invoke(app, ["run", "--data", str(binary), "--out", str(fresh)])
     assert result.exit_code == 2 and "UTF-8" in result.output
+    result = runner.invoke(app, ["run", "--data", str(binary), "--out", str(out)])
+    assert result.exit_code == 2 and "--data" in result.output and "Traceback" not in result.output
     with sqlite3.connect(out / "study.db") as db:  # the study and its finished trial survive
         assert db.execute("select count(*) from trials").fetchone()[0] == 1
     assert (out / "report.json").exists()

