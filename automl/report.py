@@ -13,14 +13,14 @@ from rich.console import Console
 from rich.table import Table
 
 from advisor.errors import UserError
-from automl.results import DistillReport, RunReport, TrialRecord
+from automl.results import REPORT_JSON, REPORT_MD, DistillReport, RunReport, TrialRecord
 
-REPORT = "report.json"
+REPORT = REPORT_JSON
 
 
 def write_report(report: RunReport, out: Path) -> None:
     write_json(report, out)
-    (out / "report.md").write_text(markdown(report), encoding="utf-8")
+    (out / REPORT_MD).write_text(markdown(report), encoding="utf-8")
 
 
 def write_json(report: RunReport | DistillReport, out: Path) -> None:

@@ -15,6 +15,8 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, Field
 
+REPORT_JSON = "report.json"  # what a run or a distillation writes in its --out folder (the typed report) ...
+REPORT_MD = "report.md"  # ... and the same, readable
 RECORD = "record"  # the one user attribute a trial carries: its TrialRecord as JSON
 # what older runs stored as separate user attributes; read so that their studies still resume and report
 LEGACY_ATTRS = ("dev", "stopped", "bf16", "seconds", "train_samples_per_s", "steps", "best_step", "reason", "model_dir")

@@ -12,7 +12,7 @@ from advisor.answers import FIELDS
 from advisor.errors import UserError
 from automl.distill.report import markdown as distill_markdown
 from automl.report import markdown, read_report
-from automl.results import RunReport
+from automl.results import REPORT_MD, RunReport
 from dashboard import reports, state
 from dashboard.frontier_plot import frontier_figure
 
@@ -76,7 +76,7 @@ def render() -> None:
             except UserError as err:
                 st.warning(err.message)
                 continue
-            md = path.with_name("report.md")
+            md = path.with_name(REPORT_MD)
             if md.is_file():
                 st.markdown(md.read_text(encoding="utf-8"))
             elif isinstance(report, RunReport):

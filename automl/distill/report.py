@@ -18,9 +18,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from automl.results import DistilledModel, DistillReport, FrontierPoint, Ratios
+from automl.results import REPORT_JSON, REPORT_MD, DistilledModel, DistillReport, FrontierPoint, Ratios
 
-REPORT = "report.json"
+REPORT = REPORT_JSON
 ROLES = ("teacher", "student", "baseline")
 
 
@@ -94,7 +94,7 @@ def write_report(report: DistillReport, out: Path) -> None:
 
     out.mkdir(parents=True, exist_ok=True)
     write_json(report, out)
-    (out / "report.md").write_text(markdown(report), encoding="utf-8")
+    (out / REPORT_MD).write_text(markdown(report), encoding="utf-8")
 
 
 def _present(report: DistillReport) -> list[tuple[str, DistilledModel]]:

@@ -12,6 +12,7 @@ from rich.table import Table
 from advisor.dataset import Example
 from advisor.errors import UserError
 from automl.export.check import OutputCheck, SideBySide
+from automl.results import REPORT_JSON
 
 CHECK_EXAMPLES = 256  # enough to meet every length bucket of a test file; the check takes seconds
 
@@ -85,7 +86,7 @@ def _examples(data: Path, task: str) -> list[Example]:
 def _data_of_run(model_dir: Path) -> Path:
     """The dev (else test, else train) file of the run whose report names this model folder's run."""
     for folder in [Path(model_dir), *Path(model_dir).resolve().parents][:4]:
-        report = folder / "report.json"
+        report = folder / REPORT_JSON
         if report.is_file():
             try:
                 files = json.loads(report.read_text(encoding="utf-8")).get("data", {}).get("files", {})

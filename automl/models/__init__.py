@@ -18,12 +18,11 @@ from typing import Any
 
 from advisor.dataset import Example
 from advisor.errors import UserError
-from automl.models.base import LabelSpace, TaskModel
+from automl.models.base import MODEL_JSON, LabelSpace, TaskModel
 from presets.catalog import SCRATCH_FAMILIES, ModelTier, tier, tiers
 
 __all__ = ["MODEL_JSON", "SCRATCH_FAMILIES", "ModelSpec", "build_model", "load_model", "resolve_model"]
 
-MODEL_JSON = "automl_model.json"
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")  # owner/name
 
 

@@ -19,6 +19,8 @@ from advisor.dataset import Example
 from presets.catalog import TaskType
 from presets.catalog import task as task_type
 
+MODEL_JSON = "automl_model.json"  # in every folder `TaskModel.save` writes: family, task, labels; load_model reads it
+
 
 @dataclass
 class LabelSpace:

@@ -21,9 +21,7 @@ from torch import nn
 
 from advisor.dataset import Example
 from automl.models import load_model
-from automl.models.base import LabelSpace, Output, TaskModel
-
-MODEL_JSON = "automl_model.json"
+from automl.models.base import MODEL_JSON, LabelSpace, Output, TaskModel
 
 
 def can_ensemble(labels: LabelSpace) -> bool:

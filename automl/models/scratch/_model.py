@@ -13,7 +13,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from advisor.dataset import Example
-from automl.models.base import LabelSpace, Output, TaskModel, weight_decay_groups
+from automl.models.base import MODEL_JSON, LabelSpace, Output, TaskModel, weight_decay_groups
 from automl.models.lazy_adam import LazyAdam
 from automl.models.scratch._crf import CRF
 from automl.models.scratch._encoding import ScratchEncoding
@@ -30,7 +30,7 @@ from automl.models.scratch._nets import (
 from automl.models.scratch._vocab import Tokenizer, Vocab
 from automl.models.tag_scheme import constraint_penalties, viterbi
 
-CONFIG_FILE = "automl_model.json"
+CONFIG_FILE = MODEL_JSON
 WEIGHTS_FILE = "model.safetensors"
 VOCAB_FILE = "vocab.json"
 

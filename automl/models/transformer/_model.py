@@ -11,7 +11,7 @@ import torch
 
 from advisor.dataset import Example
 from advisor.errors import UserError
-from automl.models.base import LabelSpace, Output, TaskModel, weight_decay_groups
+from automl.models.base import MODEL_JSON, LabelSpace, Output, TaskModel, weight_decay_groups
 from automl.models.byte_dropout import register_train_attention, use_byte_dropout
 from automl.models.lazy_adam import LazyAdam
 from automl.models.tag_scheme import constraint_penalties
@@ -28,7 +28,6 @@ from automl.models.transformer._encoding import (
 from automl.models.transformer._first_token import cast_attention_input_once, top_layer_on_first_token
 from automl.models.transformer._hub import auto_class, head_shape, load_tokenizer, quiet_transformers
 
-MODEL_JSON = "automl_model.json"
 FORMAT_VERSION = 1
 
 
