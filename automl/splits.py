@@ -8,6 +8,7 @@ from pathlib import Path
 
 from advisor.dataset import Dataset, Example
 from advisor.errors import UserError
+from advisor.from_data import language_of
 from presets.catalog import task as task_type
 from presets.catalog import tasks
 
@@ -27,10 +28,7 @@ class Splits:
 
 def detect_language(examples: list[Example], sample: int = 500) -> str:
     """zh when CJK characters are a large share of the letters, else en (the tiers we ship)."""
-    text = "".join((e.text or "") + (e.text_b or "") for e in examples[:sample])
-    letters = [ch for ch in text if ch.isalpha()]
-    cjk = sum("\u4e00" <= ch <= "\u9fff" for ch in letters)
-    return "zh" if letters and cjk / len(letters) > 0.3 else "en"
+    return language_of([(e.text or "") + (e.text_b or "") for e in examples[:sample]])  # the advisor's reading
 
 
 def _holdout(examples: list[Example], n: int, seed: int, what: str) -> tuple[list[Example], list[Example]]:
