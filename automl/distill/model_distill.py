@@ -18,6 +18,8 @@ import optuna
 import torch
 
 from advisor.dataset import Example
+from automl.distill.augment import AugmentConfig, augment
+from automl.distill.neighbours import neighbour_source
 from automl.distill.search import (
     Distillation,
     Plan,
@@ -29,6 +31,7 @@ from automl.distill.search import (
     suggest,
 )
 from automl.distill.student import build_student
+from automl.distill.teacher import teacher_labels, teacher_outputs
 from automl.distill.wrapper import DistillStudent
 from automl.models.base import TaskModel
 from automl.training.config import TrialConfig
@@ -70,10 +73,6 @@ class ModelDistillation(Distillation):
     def prepare(cls, setup: Setup, options: DistillOptions) -> ModelDistillation:
         """The training data (the truth, plus teacher-labeled --unlabeled and, with --augment, augmented
         text), the teacher's outputs cached on it, and the student's and baseline's ranges."""
-        from automl.distill.augment import AugmentConfig, augment
-        from automl.distill.neighbours import neighbour_source
-        from automl.distill.teacher import teacher_labels, teacher_outputs
-
         teacher, train, notes, facts = setup.teacher, list(setup.train), setup.notes, {}
         if setup.unlabeled:
             train += teacher_labels(teacher, setup.unlabeled)
