@@ -6,12 +6,13 @@ advisor without --measure never loads torch (tests/advisor/test_measured.py chec
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import presets
 from advisor.answers import Answers
 from advisor.errors import UserError
+from advisor.plans import start_batch
 from advisor.qps_facts import state_measured_facts
 from advisor.recommendation import Measured, Recommendation, Tier
 from presets.catalog import tier as catalog_tier
@@ -20,13 +21,8 @@ DATA_ROWS = 2000  # of the user's file: enough for a vocabulary, the median-leng
 
 
 def train_batch(tier: Tier, answers: Answers) -> int:
-    """The batch the training plan starts from for this tier (TIME-8, presets/search_spaces.toml)."""
-    spaces = presets.load("search_spaces")
-    group = "transformer" if tier.family == "transformer" else "scratch"
-    batch = int(spaces["families"][group][tier.size]["batch_start"])
-    if answers.text_chars and answers.text_chars <= spaces["short_text_chars"]:
-        batch *= 2
-    return batch
+    """The batch the training plan starts from for this tier (TIME-8: advisor.plans.start_batch)."""
+    return start_batch(tier, answers)
 
 
 def data_examples(paths: list[Path]) -> list[Any]:
@@ -52,11 +48,12 @@ def measure_ladder(rec: Recommendation, answers: Answers, data: list[Path] | Non
         return [f"not measured: automl trains {', '.join(MEASURABLE_TASKS)}, not {task}."]
     examples = data_examples(data) if data else None
     skipped: list[str] = []
-    for tier in rec.model_tiers:
+
+    def measure(tier: Tier) -> None:
         spec = catalog_tier(tier.name)
         if spec is None:
             skipped.append(f"{tier.name}: not a tier of presets/models.toml")
-            continue
+            return
         if progress is not None:
             progress(tier.name)
         language = answers.language if spec.language in ("any", "multi") else spec.language
@@ -65,5 +62,26 @@ def measure_ladder(rec: Recommendation, answers: Answers, data: list[Path] | Non
                               text_chars=answers.text_chars or 128, seconds=seconds or DEFAULT_SECONDS,
                               threads=threads)
         tier.measured = Measured.model_validate(result)
+
+    for tier in rec.model_tiers:
+        measure(tier)
+    if not any(t.measured and t.measured.qps_batch_32 >= answers.qps for t in rec.model_tiers):
+        add_fast_students(rec, measure, answers.qps)
     state_measured_facts(rec, answers.qps)
     return skipped
+
+
+def add_fast_students(rec: Recommendation, measure: Callable[[Tier], None], target: float) -> None:
+    """No tier of the ladder meets the target here: measure the fastest from-scratch nets too (DIST-4's
+    students, QUAL-2's speed order: BOW, then CNN) and put those that meet it on the ladder."""
+    from advisor.plans import as_tier
+    from presets.catalog import SCRATCH_FAMILIES
+
+    for family in ("bow", "cnn"):
+        spec = catalog_tier(family)
+        if family not in SCRATCH_FAMILIES or spec is None or any(t.name == family for t in rec.model_tiers):
+            continue
+        tier = as_tier(spec, "QPS (measured)")
+        measure(tier)
+        if tier.measured is not None and tier.measured.qps_batch_32 >= target:
+            rec.model_tiers.append(tier)

@@ -67,6 +67,11 @@ def state_measured_facts(rec: Recommendation, target: float) -> None:
     text = qps_statement(rec.model_tiers, target)
     if not text:
         return
+    student = next((t for t in rec.model_tiers if t.name == rec.distill.student), None)
+    fast = [t for t in rec.model_tiers if t.family != "transformer" and t.measured and t.measured.meets_qps]
+    if rec.distill.method == "model" and student and student.measured and not student.measured.meets_qps and fast:
+        text += (f" The plan's model distillation ends at {student.name}, which misses it here: data distillation "
+                 f"into {fast[0].name} (DIST-4) meets it.")
     for fired in rec.fired_rules:
         if fired.id.startswith("QPS-"):
             fired.because = f"{fired.because} {text}"

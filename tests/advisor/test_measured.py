@@ -80,3 +80,21 @@ def test_qps_rule_states_who_meets_who_needs_distillation_and_how_many_machines(
     assert "bow 12,000 at batch 32" in because
     assert "ernie-3.0-base-zh serves 150 at batch 32 (50 at batch 1): needs distillation into bow" in because
     assert "cluster of 14 machines" in because  # ceil(2000 / 150)
+    assert "model distillation ends at ernie-3.0-medium-zh, which misses it here: data distillation into bow" in because
+
+
+def test_when_no_tier_meets_the_target_the_fast_scratch_nets_are_measured_and_added() -> None:
+    from advisor.measured import add_fast_students
+
+    rec = recommend(parse_answers({"input": "one_text", "output": "one_class", "num_labels": 2, "labeled_rows": 20000,
+                                   "qps": 2000}))
+    asked: list[str] = []
+
+    def fake_measure(tier) -> None:  # bow serves 9,000, cnn 1,500 (misses)
+        asked.append(tier.name)
+        tier.measured = _measured(9000.0 if tier.name == "bow" else 1500.0)
+
+    add_fast_students(rec, fake_measure, 2000)
+    assert asked == ["bow", "cnn"]
+    assert rec.model_tiers[-1].name == "bow" and rec.model_tiers[-1].rule == "QPS (measured)"
+    assert "cnn" not in [t.name for t in rec.model_tiers]
