@@ -28,6 +28,7 @@ from advisor.steps import step_plan
 from advisor.tiers import pick
 from presets.catalog import ModelTier
 from presets.catalog import task as task_type
+from presets.catalog import tier as tier_named
 
 MIN_PER_LABEL = 200  # DATA-6: "每个标签覆盖的样本数至少要超过200条"
 PRETRAINED_BAND = (1_000, 100_000)  # DATA-3: thousands to tens of thousands
@@ -120,14 +121,26 @@ def hardware_plan(ev: Evaluation, answers: Answers, warnings: list[str]) -> Hard
     return plan
 
 
+def start_batch(tier: Tier, answers: Answers) -> int:
+    """TIME-8: the tier's starting batch (presets/search_spaces.toml), doubled for short inputs."""
+    batch = int(catalog_tier(tier.name).search_space()["batch_start"])
+    if answers.text_chars and answers.text_chars <= presets.load("search_spaces")["short_text_chars"]:
+        batch *= 2  # short inputs take a larger batch
+    return batch
+
+
+def catalog_tier(name: str) -> ModelTier:
+    found = tier_named(name)
+    if found is None:
+        raise KeyError(f"{name} is not a tier of presets/models.toml")
+    return found
+
+
 def training_plan(tiers: list[Tier], answers: Answers, warnings: list[str]) -> Training:
     first = tiers[0]
-    spaces = presets.load("search_spaces")
+    space = catalog_tier(first.name).search_space()
     group = "transformer" if first.family == "transformer" else "scratch"
-    space = spaces["families"][group][first.size]
-    batch = int(space["batch_start"])
-    if answers.text_chars and answers.text_chars <= spaces["short_text_chars"]:
-        batch *= 2  # TIME-8: short inputs take a larger batch
+    batch = start_batch(first, answers)
     max_length = min(512, 16 * math.ceil((answers.text_chars or 128) / 16))
     rows = max(answers.labeled_rows, 1)
     steps_per_epoch = math.ceil(rows / batch)

@@ -83,11 +83,10 @@ def pick_models(options: RunOptions, answers: Answers, notes: list[str]) -> list
 
 
 def search_range(name: str) -> dict[str, Any]:
-    spaces = presets.load("search_spaces")["families"]
     tier = tiers().get(name)
     if tier is None:  # a hub id or a local directory: treat as a base transformer
-        return dict(spaces["transformer"]["base"])
-    return dict(spaces["transformer" if tier.pretrained else "scratch"][tier.size])
+        return dict(presets.load("search_spaces")["families"]["transformer"]["base"])
+    return tier.search_space()
 
 
 def p95_length(model: Any, examples: list[Any], cap: int = 512) -> int:

@@ -208,6 +208,10 @@ class ModelTier(BaseModel):
         """A `source.rebuild` tier whose package is installed (looked up, not imported)."""
         return bool(self.source.rebuild and self.source.package and importlib.util.find_spec(self.source.package))
 
+    def search_space(self) -> dict[str, Any]:
+        """This tier's row of presets/search_spaces.toml: learning rates, batches and epochs to start from."""
+        return dict(presets.load("search_spaces")["families"]["transformer" if self.pretrained else "scratch"][self.size])
+
     def describe_source(self) -> str:
         if self.rebuildable:
             return f"package {self.source.package} (rebuilt once into {rebuilt_dir(self.name)})"

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import presets
 from advisor.dataset import Example
 from advisor.recommendation import CurvePoint, LearningCurve
 from automl.curve.fit import MIN_POINTS, fit_power_law
@@ -31,12 +30,11 @@ def train_and_score(model_name: str, labels: Any, train: list[Example], dev: lis
     """One model trained as `automl run` would start it (the family's default lr, batch and epochs)."""
     from automl.measure._build import max_length_for
     from automl.models import build_model, resolve_model
+    from automl.run import search_range
     from automl.training import TrialConfig, run_trial
 
     spec = resolve_model(model_name)
-    group = "transformer" if spec.family == "transformer" else "scratch"
-    space = presets.load("search_spaces")["families"][group].get(spec.size, {}) or \
-        presets.load("search_spaces")["families"]["transformer"]["base"]
+    space = search_range(model_name)  # the family's defaults, as automl run starts them
     sample = train[:2000]
     max_length = max_length_for(build_model(spec, labels, sample, 512, language), sample)
     model = build_model(spec, labels, train, max_length, language)
