@@ -66,6 +66,10 @@ class ModelServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: ModelServer
     protocol_version = "HTTP/1.1"  # keep-alive: a client's requests reuse one connection
+    # Headers and body leave in one write, without Nagle's wait: sent as two small writes, each answer on a
+    # kept-alive connection waited for the client's delayed ACK (~40 ms), 81 requests/s in the load test.
+    wbufsize = -1
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:  # noqa: N802 - the name http.server dispatches to
         if self.path.split("?")[0] == "/health":
