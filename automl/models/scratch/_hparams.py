@@ -50,7 +50,7 @@ FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
 #   gru  (BiGRU 128, bf16 autocast):                     test entity F1 0.9554, 10.4 min
 #   bow  (window of 2+1+2 positions -> 256 -> CRF, bf16): test entity F1 0.9516, 7.2 min
 # The char CRF with window features (the field notes' bar) scores 0.953. An LSTM epoch in fp32 runs at
-# 444 samples/s vs 622 in bf16 (same load), so ~11 min for 8 epochs where train.py keeps it in fp32.
+# 444 samples/s vs 622 in bf16 (same load), so ~11 min for 8 epochs where the trial keeps it in fp32 (automl/training/precision.py).
 TAGGER_DEFAULTS: dict[str, dict[str, Any]] = {
     "bow": {"bigrams": True, "crf": True, "window": 2, "hidden": 256, "lowercase": False},
     "cnn": {"bigrams": True, "crf": True, "kernel_sizes": [3, 5], "num_layers": 2, "lowercase": False},
