@@ -261,6 +261,9 @@ class DistillData(BaseModel):
     augment: dict[str, Any] | None = None
 
 
+DISTILL_ROLES = ("teacher", "student", "baseline")
+
+
 class DistillReport(BaseModel):
     """report.json of `automl distill`."""
 
@@ -283,3 +286,7 @@ class DistillReport(BaseModel):
     def role(self, name: str) -> DistilledModel | None:
         found: DistilledModel | None = getattr(self, name)
         return found
+
+    def present(self) -> list[tuple[str, DistilledModel]]:
+        """(role, model) for teacher, student and baseline, in that order, those the report has."""
+        return [(role, m) for role in DISTILL_ROLES if (m := self.role(role)) is not None]

@@ -12,8 +12,6 @@ from typing import Any
 from automl.report import REPORT, read_report
 from automl.results import DistillReport, ModelInfo, Qps, RunReport
 
-DISTILL_ROLES = ("teacher", "student", "baseline")
-
 
 @dataclass
 class ModelEntry:
@@ -53,8 +51,7 @@ def entries(path: Path) -> list[ModelEntry]:
     report = read_report(path)
     run = str(path.parent)
     if isinstance(report, DistillReport):
-        return [_entry(run, role, m, report.metric, m.test, m.qps) for role in DISTILL_ROLES
-                if (m := report.role(role)) is not None]
+        return [_entry(run, role, m, report.metric, m.test, m.qps) for role, m in report.present()]
     found = [_entry(run, "best", report.model, report.metric, report.test, report.qps)]
     if report.best_single is not None:  # the run chose an ensemble: its best member alone
         single = report.best_single

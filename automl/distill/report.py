@@ -18,10 +18,17 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from automl.results import REPORT_JSON, REPORT_MD, DistilledModel, DistillReport, FrontierPoint, Ratios
+from automl.results import (
+    DISTILL_ROLES,
+    REPORT_JSON,
+    REPORT_MD,
+    DistilledModel,
+    DistillReport,
+    FrontierPoint,
+    Ratios,
+)
 
 REPORT = REPORT_JSON
-ROLES = ("teacher", "student", "baseline")
 
 
 def ratios(teacher: DistilledModel, student: DistilledModel, baseline: DistilledModel | None, metric: str) -> Ratios:
@@ -57,7 +64,7 @@ def frontier_html(points: list[FrontierPoint], metric: str, path: Path, title: s
 
     colors = {"teacher": "#d62728", "student": "#2ca02c", "baseline": "#1f77b4"}
     fig = go.Figure()
-    for kind in ROLES:
+    for kind in DISTILL_ROLES:
         rows = [p for p in points if p.kind == kind]
         if not rows:
             continue
@@ -97,15 +104,11 @@ def write_report(report: DistillReport, out: Path) -> None:
     (out / REPORT_MD).write_text(markdown(report), encoding="utf-8")
 
 
-def _present(report: DistillReport) -> list[tuple[str, DistilledModel]]:
-    return [(role, m) for role in ROLES if (m := report.role(role)) is not None]
-
-
 def side_by_side(report: DistillReport) -> list[list[str]]:
     """Rows of the comparison table: header first."""
     metric = report.metric
-    present = [m for _, m in _present(report)]
-    rows = [["", *[role for role, _ in _present(report)]]]
+    present = [m for _, m in report.present()]
+    rows = [["", *[role for role, _ in report.present()]]]
     teacher = report.teacher
 
     def ratio(value: float, base: float) -> str:
