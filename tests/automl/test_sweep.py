@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from automl.results import KeptModel
 from automl.sweep import patience_evals
 
@@ -22,3 +24,27 @@ def test_kept_models_are_the_best_of_each_kind_then_the_next_best() -> None:
     assert [e.trial for e in choose_kept(entries, 2, "accuracy")] == [0, 3]
     assert [e.trial for e in choose_kept(entries, 1, "accuracy")] == [0]
     assert [e.trial for e in choose_kept(entries, 3, "loss")] == [6, 5, 3]  # lower is better: lstm, cnn, gru
+
+
+def test_kept_models_come_from_the_trials_records_whose_models_are_on_disk(tmp_path: Path) -> None:
+    """A resumed sweep goes on from the models its study's records name, if their folders still hold one."""
+    import optuna
+
+    from automl.models import MODEL_JSON
+    from automl.results import RECORD, TrialRecord
+    from automl.sweep import kept_models
+
+    study = optuna.create_study(direction="maximize")
+    models = optuna.distributions.CategoricalDistribution(["bow", "cnn"])
+    for number, (name, score, saved) in enumerate([("bow", 0.8, True), ("cnn", 0.9, False), ("cnn", 0.7, True)]):
+        folder = tmp_path / f"trial-{number}"
+        if saved:
+            folder.mkdir()
+            (folder / MODEL_JSON).write_text("{}", encoding="utf-8")
+        study.enqueue_trial({"model": name})
+        trial = study.ask({"model": models})
+        trial.set_user_attr(RECORD, TrialRecord(number=number, model_dir=str(folder)).model_dump(mode="json"))
+        study.tell(trial, score)
+    kept = kept_models(study, "accuracy", keep=5)
+    assert [(k.trial, k.model, k.score) for k in kept] == [(0, "bow", 0.8), (2, "cnn", 0.7)]  # trial 1's folder is gone
+    assert kept[0].dir == str(tmp_path / "trial-0")
