@@ -19,7 +19,7 @@ from typing import Any
 
 from advisor.dataset import Dataset, Example
 from advisor.formats import TASK_NAMES, read_dataset
-from presets.catalog import TaskType
+from presets.catalog import MAX_POSITIONS, TaskType
 from presets.catalog import task as task_type
 
 # DATA-6: classification and sequence labeling need at least 200 examples per label ...
@@ -27,8 +27,8 @@ MIN_PER_LABEL = 200
 # ... and 50 classes need at least 10,000 examples.
 MANY_CLASSES, MANY_CLASSES_ROWS = 50, 10_000
 # max_length: p95 of the lengths, rounded up to a multiple of 16 (kernels and padding like multiples of
-# 8/16), at most 512 (the position limit of BERT-family encoders, ERNIE included).
-LENGTH_STEP, LENGTH_CAP = 16, 512
+# 8/16), at most the position limit of the BERT-family encoders of presets/models.toml (512, ERNIE included).
+LENGTH_STEP, LENGTH_CAP = 16, MAX_POSITIONS
 SHOWN = 3  # examples kept per finding
 
 

@@ -25,8 +25,8 @@ from advisor.recommendation import (
 )
 from advisor.rules import RuleBook, rulebook
 from advisor.steps import step_plan
-from advisor.tiers import pick
-from presets.catalog import ModelTier
+from advisor.tiers import MULTILINGUAL, offline_pretrained, pick
+from presets.catalog import MAX_POSITIONS, ModelTier
 from presets.catalog import task as task_type
 from presets.catalog import tier as tier_named
 
@@ -58,6 +58,11 @@ def ladder(ev: Evaluation, answers: Answers, warnings: list[str]) -> list[Tier]:
         if tier is None or any(t.name == tier.name for t in out):
             continue
         out.append(as_tier(tier, rule))
+    add_offline_tier(out, language, warnings)
+    stand_ins = [t.name for t in out if t.language == MULTILINGUAL]
+    if stand_ins and not any(t.language == language for t in out if t.family == "transformer"):
+        warnings.append(f"No pretrained tiers for language {language!r} in presets/models.toml; the multilingual "
+                        f"{', '.join(stand_ins)} stands in for them.")
     distill = ev.facts["distill"]
     if distill == "model":
         pretrained = [t for t in out if t.family == "transformer"]
@@ -69,6 +74,21 @@ def ladder(ev: Evaluation, answers: Answers, warnings: list[str]) -> list[Tier]:
         for t in out:
             t.role = "teacher" if t.family == "transformer" else "student"
     return out
+
+
+def add_offline_tier(out: list[Tier], language: str, warnings: list[str]) -> None:
+    """When every pretrained tier of the ladder needs the hub (ERNIE for Chinese), add the pretrained tier that
+    trains offline for the language right after them (multilingual-e5-small): the hub tiers stay the named
+    defaults, and `automl run`, which keeps what runs here, still gets a pretrained model."""
+    pretrained = [t for t in out if t.family == "transformer"]
+    if not pretrained or any(t.offline for t in pretrained):
+        return
+    fallback = offline_pretrained(language)
+    if fallback is None or any(t.name == fallback.name for t in out):
+        return
+    out.insert(out.index(pretrained[-1]) + 1, as_tier(fallback, pretrained[0].rule))
+    warnings.append(f"{', '.join(t.name for t in pretrained)} download from the Hugging Face hub once; without a "
+                    f"network, {fallback.name} is the pretrained tier that trains here: {fallback.describe_source()}.")
 
 
 def as_tier(t: ModelTier, rule: str) -> Tier:
@@ -141,7 +161,7 @@ def training_plan(tiers: list[Tier], answers: Answers, warnings: list[str]) -> T
     space = catalog_tier(first.name).search_space()
     group = "transformer" if first.family == "transformer" else "scratch"
     batch = start_batch(first, answers)
-    max_length = min(512, 16 * math.ceil((answers.text_chars or 128) / 16))
+    max_length = min(MAX_POSITIONS, 16 * math.ceil((answers.text_chars or 128) / 16))
     rows = max(answers.labeled_rows, 1)
     steps_per_epoch = math.ceil(rows / batch)
     epochs = int(space["epochs"])

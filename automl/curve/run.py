@@ -32,11 +32,12 @@ def train_and_score(model_name: str, labels: Any, train: list[Example], dev: lis
     from automl.models import build_model, resolve_model
     from automl.run import search_range
     from automl.training import TrialConfig, run_trial
+    from presets.catalog import MAX_POSITIONS
 
     spec = resolve_model(model_name)
     space = search_range(model_name)  # the family's defaults, as automl run starts them
     sample = train[:2000]
-    max_length = max_length_for(build_model(spec, labels, sample, 512, language), sample)
+    max_length = max_length_for(build_model(spec, labels, sample, MAX_POSITIONS, language), sample)
     model = build_model(spec, labels, train, max_length, language)
     config = TrialConfig(learning_rate=float(space["lr_default"]), batch_size=min(int(space["batch_start"]), len(train)),
                          epochs=float(epochs or space["epochs"]), seed=seed, threads=threads or "auto")
