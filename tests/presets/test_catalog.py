@@ -49,42 +49,32 @@ def test_every_task_id_has_one_entry_and_ids_compare_as_strings() -> None:
 
 
 @pytest.mark.parametrize(
-    ("edit", "message"),
+    ("file", "edit", "message"),
     [
-        (lambda t: t["ABS-1"].update(defualt_metric="f1"), "unknown key 'ABS-1.defualt_metric'. Did you mean 'default_metric'"),
-        (lambda t: t["ABS-1"].update(default_metric="acuracy"), "ABS-1.default_metric = 'acuracy'"),
-        (lambda t: t["ABS-2"].update(output="one_clas"), "ABS-2.output = 'one_clas'"),
-        (lambda t: t.update({"ABS-11": t.pop("ABS-10")}), "unknown task 'ABS-11'. Did you mean 'ABS-1"),
-        (lambda t: t.pop("ABS-9"), "no entry for ABS-9"),
-        (lambda t: t["ABS-6"].pop("supported_by_automl"), "ABS-6.supported_by_automl"),
+        ("tasks", lambda t: t["ABS-1"].update(defualt_metric="f1"),
+         "unknown key 'ABS-1.defualt_metric'. Did you mean 'default_metric'"),
+        ("tasks", lambda t: t["ABS-1"].update(default_metric="acuracy"), "ABS-1.default_metric = 'acuracy'"),
+        ("tasks", lambda t: t["ABS-2"].update(output="one_clas"), "ABS-2.output = 'one_clas'"),
+        ("tasks", lambda t: t.update({"ABS-11": t.pop("ABS-10")}), "unknown task 'ABS-11'. Did you mean 'ABS-1"),
+        ("tasks", lambda t: t.pop("ABS-9"), "no entry for ABS-9"),
+        ("tasks", lambda t: t["ABS-6"].pop("supported_by_automl"), "ABS-6.supported_by_automl is missing"),
+        ("models", lambda m: m["minilm-l6"].update(hiden=384), "unknown key 'minilm-l6.hiden'. Did you mean 'hidden'"),
+        ("models", lambda m: m["minilm-l6"]["source"].update(packge="x"),
+         "unknown key 'minilm-l6.source.packge'. Did you mean 'package'"),
+        ("models", lambda m: m["bow"].update(family="bag"), "bow.family = 'bag'"),
+        ("models", lambda m: m["roberta-base"].update(size="huge"), "roberta-base.size = 'huge'"),
+        ("models", lambda m: m["roberta-base"].pop("vocab"),
+         "roberta-base is a transformer; give heads, intermediate and vocab"),
+        ("models", lambda m: m["gru"].update(family="lstm"), "a from-scratch net is named by its family"),
     ],
 )
-def test_a_broken_task_fails_at_load_naming_the_entry(edit: Any, message: str) -> None:
-    data = raw("tasks")
-    edit(data["tasks"])
+def test_a_broken_entry_fails_at_load_naming_it(file: str, edit: Any, message: str) -> None:
+    data = raw(file)
+    edit(data[file])
+    parse = parse_tasks if file == "tasks" else parse_tiers
     with pytest.raises(PresetError) as err:
-        parse_tasks(data)
-    assert str(err.value).startswith("presets/tasks.toml: ")
-    assert message in str(err.value)
-
-
-@pytest.mark.parametrize(
-    ("edit", "message"),
-    [
-        (lambda m: m["minilm-l6"].update(hiden=384), "unknown key 'minilm-l6.hiden'. Did you mean 'hidden'"),
-        (lambda m: m["minilm-l6"]["source"].update(packge="x"), "unknown key 'minilm-l6.source.packge'. Did you mean 'package'"),
-        (lambda m: m["bow"].update(family="bag"), "bow.family = 'bag'"),
-        (lambda m: m["roberta-base"].update(size="huge"), "roberta-base.size = 'huge'"),
-        (lambda m: m["roberta-base"].pop("vocab"), "roberta-base is a transformer; give heads, intermediate and vocab"),
-        (lambda m: m["gru"].update(family="lstm"), "a from-scratch net is named by its family"),
-    ],
-)
-def test_a_broken_tier_fails_at_load_naming_the_entry(edit: Any, message: str) -> None:
-    data = raw("models")
-    edit(data["models"])
-    with pytest.raises(PresetError) as err:
-        parse_tiers(data)
-    assert str(err.value).startswith("presets/models.toml: ")
+        parse(data)
+    assert str(err.value).startswith(f"presets/{file}.toml: ")
     assert message in str(err.value)
 
 
