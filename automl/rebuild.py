@@ -31,6 +31,51 @@ def remember(study: optuna.Study, facts: SweepFacts, seed: int) -> None:
     })
 
 
+def writes_report(study: optuna.Study, facts: SweepFacts, ran: int, console: Console) -> bool:
+    """Whether this worker of a shared study writes the report (`claim_report`: the one that ends the
+    study), said on the console either way. A worker with none of the kept models on its disk leaves it
+    to one that has them; when the study's best model is elsewhere, the report says so in its notes."""
+    from automl.workers import claim_report
+
+    name, out = study.study_name, facts.out
+    rebuild = f"`automl report {out} --storage URL --study {name}`"
+    if not models_here(study):
+        console.print(f"{ran} trials run here; none of study {name!r}'s kept models is on this machine, so the "
+                      f"report is left to a worker that has them ({rebuild} rebuilds it where they are).")
+        return False
+    if not claim_report(study):
+        console.print(f"{ran} trials run here; the report is written by the worker that ends study {name!r} "
+                      f"({rebuild} rebuilds it here).")
+        return False
+    elsewhere = best_model_elsewhere(study, facts.metric)
+    if elsewhere:
+        facts.notes.append(elsewhere)
+    return True
+
+
+def models_here(study: optuna.Study) -> bool:
+    from automl.models import MODEL_JSON
+    from automl.results import TrialRecord
+
+    dirs = [TrialRecord.from_trial(t).model_dir
+            for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))]
+    return any(d and (Path(d) / MODEL_JSON).is_file() for d in dirs)
+
+
+def best_model_elsewhere(study: optuna.Study, metric: str) -> str | None:
+    """A note when the study's best trial saved its model in a folder this machine lacks."""
+    from automl.models import MODEL_JSON
+    from automl.results import TrialRecord
+
+    best = study.best_trial
+    directory = TrialRecord.from_trial(best).model_dir
+    if not directory or (Path(directory) / MODEL_JSON).is_file():
+        return None
+    return (f"the study's best trial #{best.number} (dev {metric} {best.value:.4f}) saved its model in {directory} "
+            "on another machine: this report ranks the models on this one. Rebuild it where all are with "
+            "`automl report OUT --storage URL --study NAME`, or give every worker one shared --out.")
+
+
 def pick_study(storage: optuna.storages.BaseStorage, url: str, name: str | None) -> str:
     names = sorted(s.study_name for s in storage.get_all_studies())
     if name is not None:
@@ -72,21 +117,15 @@ def rebuild_report(url: str, study_name: str | None, out: Path, console: Console
     sweep = SweepFacts(splits=splits, labels=labels, metric=facts["metric"], max_lengths=facts["max_lengths"],
                        probe_logs=facts["probe_logs"], notes=list(facts["notes"]), storage=url,
                        device=facts["device"], started=time.time(), out=out, keep=int(facts["keep"]))
-    check_models_here(study, name)
+    if not models_here(study):
+        raise UserError(f"none of the models study {name!r} kept is on this machine.",
+                        "Rebuild on the machine whose --out holds them, or give every worker one shared --out.")
+    elsewhere = best_model_elsewhere(study, sweep.metric)
+    if elsewhere:
+        sweep.notes.append(elsewhere)
     out.mkdir(parents=True, exist_ok=True)
     report = finish(study, sweep, 0, console)
     write_report(report, out)
     render_report(report, console)
     return report
 
-
-def check_models_here(study: optuna.Study, name: str) -> None:
-    from automl.models import MODEL_JSON
-    from automl.results import TrialRecord
-
-    saved = [TrialRecord.from_trial(t).model_dir for t in study.get_trials(deepcopy=False)
-             if t.state == optuna.trial.TrialState.COMPLETE]
-    saved_dirs = [d for d in saved if d]
-    if saved_dirs and not any((Path(d) / MODEL_JSON).is_file() for d in saved_dirs):
-        raise UserError(f"none of the models study {name!r} kept is on this machine (e.g. {saved_dirs[0]}).",
-                        "Rebuild on the machine whose --out holds them, or give every worker one shared --out.")

@@ -129,11 +129,11 @@ def sweep(options: RunOptions, console: Console) -> RunReport | None:
     from automl.metrics import default_metric
     from automl.models import build_model, resolve_model
     from automl.progress import SweepProgress
-    from automl.rebuild import remember
+    from automl.rebuild import remember, writes_report
     from automl.report import render_report, write_report
     from automl.run_guard import record_options
     from automl.sweep import Candidate, SweepContext, enqueue_defaults, finished, open_study, run_study
-    from automl.workers import claim_report, is_sqlite
+    from automl.workers import is_sqlite
 
     started = time.time()
     options.out.mkdir(parents=True, exist_ok=True)
@@ -192,10 +192,8 @@ def sweep(options: RunOptions, console: Console) -> RunReport | None:
                        notes=notes, storage=storage, device=dev_name, started=started, out=options.out,
                        keep=options.ensemble)
     remember(study, facts, options.seed)  # `automl report --storage` rebuilds the report from the study
-    if not is_sqlite(storage) and not claim_report(study):
-        console.print(f"{ran} trials run here; the report is written by the worker that ends study {study_name!r}; "
-                      f"`automl report {options.out} --storage URL --study {study_name}` rebuilds it here.")
-        return None
+    if not is_sqlite(storage) and not writes_report(study, facts, ran, console):
+        return None  # another worker of the shared study writes it (automl/rebuild.py)
     report = finish(study, facts, ran, console)
     write_report(report, options.out)
     render_report(report, console)

@@ -18,6 +18,7 @@ Optuna's file journal has no heartbeat, so a dead worker's trial would stay runn
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import socket
@@ -170,16 +171,29 @@ def retry_orphans(study: optuna.Study) -> list[int]:
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         storage.set_trial_user_attr(t._trial_id, "reason", "interrupted (its process ended); retried with its parameters")
         if storage.set_trial_state_values(t._trial_id, TrialState.FAIL):
-            callback(study, storage.get_trial(t._trial_id))
+            callback(study, copy.deepcopy(storage.get_trial(t._trial_id)))
             retried.append(t.number)
     return retried
 
 
 def fail_stale(study: optuna.Study) -> None:
-    if has_heartbeat(study):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            optuna.storages.fail_stale_trials(study)
+    """Optuna's `fail_stale_trials`, with the reason in each failed trial: fail every running trial whose
+    heartbeat is older than the grace period, then queue it again (the storage's retry callback)."""
+    if not has_heartbeat(study):
+        return
+    storage = study._storage
+    callback = backend(storage).heartbeat_stale_trial_callback  # type: ignore[attr-defined]
+    for trial_id in storage._get_stale_trial_ids(study._study_id):  # type: ignore[attr-defined]
+        try:
+            worker = storage.get_trial(trial_id).user_attrs.get(WORKER, "its worker")
+            storage.set_trial_user_attr(trial_id, "reason", f"{worker} stopped sending heartbeats (ended or cut off); "
+                                                            "retried with its parameters")
+            if not storage.set_trial_state_values(trial_id, TrialState.FAIL):
+                continue
+        except optuna.exceptions.UpdateFinishedTrialError:  # another worker failed it first
+            continue
+        if callback is not None:  # a copy: the callback extends the trial's retry history in place
+            callback(study, copy.deepcopy(storage.get_trial(trial_id)))
 
 
 class Heartbeat:

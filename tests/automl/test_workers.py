@@ -107,6 +107,7 @@ def test_stale_trial_failed_and_retried_by_heartbeat(postgres: str) -> None:
         time.sleep(4.5)  # heartbeat 1 s (the fixture), grace 3 missed beats
         fail_stale(study)
         assert [t.state for t in study.trials] == [TrialState.FAIL, TrialState.WAITING]
+        assert "stopped sending heartbeats" in study.trials[0].user_attrs["reason"]
         retry = claim(study, total=2)
         assert retry is not None and retry.suggest_float("x", 0, 1) == x
         study.tell(retry, 0.5)
@@ -186,6 +187,7 @@ def test_kill_9_then_rerun_resumes_a_sqlite_sweep(tmp_path: Path) -> None:
     assert rerun.returncode == 0, said
     study = optuna.load_study(study_name="snownlp_sentiment_300-ABS-1", storage=storage)
     check_one_retry(study, killed, total=4)
+    assert "interrupted" in json.loads((out / "report.json").read_text())["trials"][killed.number]["reason"]
     assert all(study.trials[n].params == p and study.trials[n].state != TrialState.FAIL for n, p in before.items())
     report = json.loads((out / "report.json").read_text())
     scores = {t.number: float(t.value) for t in study.trials if t.state == TrialState.COMPLETE and t.value is not None}
@@ -215,7 +217,8 @@ def test_three_workers_on_postgres_one_killed(tmp_path: Path, postgres: str) -> 
         assert name in studies.study_names(postgres) and len(studies.table(studies.load(postgres, name))) == 7
         reports = [out for out in outs if (out / "report.json").is_file()]
         assert len(reports) == 1, said  # written once, by the worker that ended the study
-        assert len(json.loads((reports[0] / "report.json").read_text())["trials"]) == 7
+        rows = json.loads((reports[0] / "report.json").read_text())["trials"]
+        assert len(rows) == 7 and "stopped sending heartbeats" in rows[killed.number]["reason"]
 
         rebuilt = tmp_path / "rebuilt"  # any machine with the data and the models: from the study alone
         again = subprocess.run([sys.executable, "-m", "automl.cli", "report", str(rebuilt), "--storage", postgres,
