@@ -66,8 +66,10 @@ def ladder(ev: Evaluation, answers: Answers, warnings: list[str]) -> list[Tier]:
     distill = ev.facts["distill"]
     if distill == "model":
         pretrained = [t for t in out if t.family == "transformer"]
-        teacher = max(pretrained, key=lambda t: t.params_millions, default=None)
-        student = min(pretrained, key=lambda t: t.params_millions, default=None)
+        # QUAL-3's size class first: e5-small's 250k-piece vocabulary gives it a base model's parameter count
+        scale = {"tiny": 0, "base": 1, "large": 2}
+        teacher = max(pretrained, key=lambda t: (scale.get(t.size, 0), t.params_millions), default=None)
+        student = min(pretrained, key=lambda t: (scale.get(t.size, 0), t.params_millions), default=None)
         for t in out:
             t.role = "teacher" if t is teacher else "student" if t is student else t.role
     elif distill == "data":

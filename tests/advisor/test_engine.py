@@ -58,11 +58,23 @@ def test_hardware_plan_cards_files_and_price() -> None:
 
 def test_ladder_uses_the_answers_language() -> None:
     zh = rec_for(labeled_rows=20000, num_labels=2, language="zh").model_tiers
-    assert zh[0].name.startswith("ernie-3.0") and all(t.language in ("zh", "any") for t in zh)
+    assert zh[0].name.startswith("ernie-3.0") and all(t.language in ("zh", "any", "multi") for t in zh)
     en = rec_for(labeled_rows=20000, num_labels=2, language="en", qps=500, serve_hardware="gpu").model_tiers
     assert en[0].name == "minilm-l6" and en[0].offline
     fr = rec_for(labeled_rows=20000, num_labels=2, language="fr")
     assert any("'fr'" in w for w in fr.warnings)
+    assert [t.name for t in fr.model_tiers if t.family == "transformer"] == ["multilingual-e5-small"]
+
+
+def test_hub_only_chinese_ladders_get_the_offline_multilingual_tier() -> None:
+    rec = rec_for(labeled_rows=14000, num_labels=2, language="zh", train_hardware="cpu")
+    pretrained = [t for t in rec.model_tiers if t.family == "transformer"]
+    assert pretrained[0].name == "ernie-3.0-base-zh"  # the guide's named default stays first
+    assert [t.name for t in pretrained if t.offline] == ["multilingual-e5-small"]
+    assert pretrained[-1].name == "multilingual-e5-small" and pretrained[-1].rule == pretrained[0].rule
+    assert any("multilingual-e5-small is the pretrained tier that trains here" in w for w in rec.warnings)
+    en = rec_for(labeled_rows=14000, num_labels=2, language="en", train_hardware="cpu").model_tiers
+    assert "multilingual-e5-small" not in [t.name for t in en]  # English has its own offline tier (MiniLM)
 
 
 def test_cpu_training_puts_scratch_networks_on_the_ladder() -> None:
