@@ -7,8 +7,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from advisor.formats import TASK_NAMES
 from advisor.errors import UserError
+from advisor.formats import TASK_NAMES
 from advisor.from_data import answers_from_data
 from advisor.inspection import Inspection, inspect_files
 from dashboard import answers_form, state
