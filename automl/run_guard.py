@@ -38,11 +38,15 @@ SHARED_HOW = ("To run several workers on one study, keep it in PostgreSQL: the s
               "machines\"; `bash scripts/postgres.sh` starts one on this machine).")
 
 
-def sha256(path: Path) -> str:
+def sha256(path: Path) -> str | None:
+    """The file's content hash; None when it cannot be read (reading the data later says why)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
     return digest.hexdigest()
 
 
@@ -144,7 +148,6 @@ class FolderLock:
         self.handle: IO[str] | None = None
 
     def acquire(self) -> bool:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(self.path, "a+", encoding="utf-8")
         try:
             fcntl.flock(handle, (fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
@@ -170,7 +173,7 @@ def lock_run(out: Path, storage: str, sqlite_file: Path | None, shared: bool) ->
     process holds what this one needs. `shared`: the study lives in a database many workers may use."""
     locks: list[FolderLock] = []
     folder = FolderLock(out / LOCK, shared=shared)
-    if not folder.acquire():
+    if not _acquire(folder, "--out", out, create=True):
         who = _holder(folder.path)
         if shared:
             raise UserError(f"--out {out} is in use by a single-process run{who} on its SQLite study.",
@@ -181,12 +184,30 @@ def lock_run(out: Path, storage: str, sqlite_file: Path | None, shared: bool) ->
     locks.append(folder)
     if sqlite_file is not None and sqlite_file.parent.resolve() != out.resolve():
         beside = FolderLock(sqlite_file.with_name(sqlite_file.name + ".lock"), shared=False)
-        if not beside.acquire():
+        try:
+            free = _acquire(beside, "--storage", sqlite_file.parent, create=False)
+        except UserError:
+            release_all(locks)
+            raise
+        if not free:
             release_all(locks)
             raise UserError(f"the SQLite study {storage} is in use by another `automl run`{_holder(beside.path)}; "
                             "SQLite serves one process.", SHARED_HOW)
         locks.append(beside)
     return locks
+
+
+def _acquire(lock: FolderLock, flag: str, folder: Path, create: bool) -> bool:
+    """The lock, or False when another process holds it; a folder that cannot hold it is the user's to fix."""
+    try:
+        if create:
+            folder.mkdir(parents=True, exist_ok=True)
+        elif not folder.is_dir():
+            raise UserError(f"{flag}: the folder {folder} does not exist.", "Create it, or give a path in a folder that exists.")
+        return lock.acquire()
+    except OSError as exc:
+        raise UserError(f"{flag} {folder}: cannot write there ({exc.strerror or type(exc).__name__}).",
+                        "Give a folder you can write to (not a file).") from None
 
 
 def release_all(locks: list[FolderLock]) -> None:

@@ -121,3 +121,14 @@ def test_second_process_on_one_sqlite_study_is_refused(tmp_path: Path) -> None:
     finally:
         first.kill()
         first.communicate()
+
+
+def test_unusable_folders_are_one_message(tmp_path: Path) -> None:
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    result = runner.invoke(app, cli_args(a_file, "--trials", "1"))
+    assert result.exit_code == 2 and "cannot write there" in result.output and "Traceback" not in result.output
+    missing = tmp_path / "nowhere" / "x.db"
+    result = runner.invoke(app, cli_args(tmp_path / "run", "--storage", f"sqlite:///{missing}"))
+    assert result.exit_code == 2 and "does not exist" in result.output and "Traceback" not in result.output
+    assert not missing.parent.exists()  # nothing made where the user did not ask
