@@ -68,6 +68,16 @@ def patience_evals(n_train: int, batch_size: int, epochs: int) -> int:
     return max(3, math.ceil(1.5 * math.ceil(n_train / batch_size) / eval_steps))
 
 
+def time_share(remaining_s: float, name: str, candidates: list[str], tried: set[Any]) -> float:
+    """The time a trial may take. A model's first trial shares what is left equally with the models not tried
+    yet: the defaults run in the ladder's order (scratch nets first, the pretrained tier last), and without a
+    share the first slow nets (an LSTM runs ~10 epochs) could leave the transformer, whose trial is the slowest
+    of all (multilingual-e5-small: minutes an epoch on CPU), the crumbs. What a fast model (BOW: seconds) leaves
+    of its share passes to the next. Later trials may use all that remains, as before."""
+    untried = [c for c in candidates if c not in tried]
+    return remaining_s / len(untried) if name in untried else remaining_s
+
+
 def make_objective(ctx: SweepContext) -> Callable[[optuna.Trial], float]:
     def body(trial: optuna.Trial, record: TrialRecord) -> float:
         name = trial.suggest_categorical("model", sorted(ctx.candidates))
@@ -76,6 +86,9 @@ def make_objective(ctx: SweepContext) -> Callable[[optuna.Trial], float]:
         low = min(8, cand.max_batch)
         batch = trial.suggest_int("batch_size", low, cand.max_batch, log=True)
         remaining = None if ctx.deadline is None else max(1.0, ctx.deadline - time.time())
+        if remaining is not None:
+            tried = {t.params.get("model") for t in trial.study.get_trials(deepcopy=False) if t.number < trial.number}
+            remaining = time_share(remaining, name, list(ctx.candidates), tried)
         config = TrialConfig(learning_rate=lr, batch_size=batch, epochs=cand.epochs, seed=ctx.seed,
                              metric=ctx.metric, time_budget_s=remaining, device=ctx.device,
                              patience=patience_evals(len(ctx.train), batch, cand.epochs))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from automl.results import KeptModel
-from automl.sweep import patience_evals
+from automl.sweep import patience_evals, time_share
 
 
 def test_patience_is_one_and_a_half_epochs_of_evals_at_least_three() -> None:
@@ -48,3 +48,11 @@ def test_kept_models_come_from_the_trials_records_whose_models_are_on_disk(tmp_p
     kept = kept_models(study, "accuracy", keep=5)
     assert [(k.trial, k.model, k.score) for k in kept] == [(0, "bow", 0.8), (2, "cnn", 0.7)]  # trial 1's folder is gone
     assert kept[0].dir == str(tmp_path / "trial-0")
+
+
+def test_each_models_first_trial_gets_a_fair_share_of_the_time_left() -> None:
+    models = ["lstm", "gru", "cnn", "bow", "multilingual-e5-small"]
+    assert time_share(1200.0, "lstm", models, set()) == 240.0  # five models not tried yet: a fifth each
+    assert time_share(600.0, "bow", models, {"lstm", "gru", "cnn"}) == 300.0  # what the others left, shared
+    assert time_share(500.0, "multilingual-e5-small", models, {"lstm", "gru", "cnn", "bow"}) == 500.0
+    assert time_share(500.0, "bow", models, set(models)) == 500.0  # later trials: all that remains
