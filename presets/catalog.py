@@ -200,8 +200,11 @@ class ModelTier(BaseModel):
 
     @property
     def offline(self) -> bool:
-        """Trainable here without a network: built from the data, or its weights are on this machine."""
-        return not self.pretrained or self.local_path() is not None or self.rebuildable
+        """Trainable here without a network: built from the data, or its weights are on this machine (a
+        package, a directory, a rebuild, or the Hugging Face hub's local cache)."""
+        if not self.pretrained or self.local_path() is not None or self.rebuildable:
+            return True
+        return bool(self.source.hub) and hub_cached(self.source.hub)
 
     @property
     def rebuildable(self) -> bool:
@@ -219,8 +222,19 @@ class ModelTier(BaseModel):
         if local is not None:
             return f"package {self.source.package} ({local})" if self.source.package else f"directory {local}"
         if self.source.hub:
-            return f"hub {self.source.hub} (needs a network once)"
+            cached = hub_cached(self.source.hub)
+            return f"hub {self.source.hub} ({'in the local hub cache' if cached else 'needs a network once'})"
         return "built from your data" if not self.pretrained else "not installed here and no hub id"
+
+
+def hub_cached(hub_id: str) -> bool:
+    """Whether the Hugging Face hub's local cache holds `hub_id` (a snapshot with its config.json), read from
+    the cache's folders as huggingface_hub lays them out ($HF_HUB_CACHE, else $HF_HOME/hub, else
+    ~/.cache/huggingface/hub), so no hub library is imported."""
+    root = os.environ.get("HF_HUB_CACHE") or os.environ.get("HUGGINGFACE_HUB_CACHE")
+    cache = Path(root) if root else Path(os.environ.get("HF_HOME") or Path.home() / ".cache" / "huggingface") / "hub"
+    snapshots = cache.expanduser() / f"models--{hub_id.replace('/', '--')}" / "snapshots"
+    return snapshots.is_dir() and any((snap / "config.json").is_file() for snap in snapshots.iterdir())
 
 
 def rebuilt_dir(name: str) -> Path:

@@ -19,7 +19,7 @@ from typing import Any
 from advisor.dataset import Example
 from advisor.errors import UserError
 from automl.models.base import MODEL_JSON, LabelSpace, TaskModel
-from presets.catalog import SCRATCH_FAMILIES, ModelTier, tier, tiers
+from presets.catalog import SCRATCH_FAMILIES, ModelTier, hub_cached, tier, tiers
 
 __all__ = ["MODEL_JSON", "SCRATCH_FAMILIES", "ModelSpec", "build_model", "load_model", "resolve_model"]
 
@@ -159,11 +159,7 @@ def _hub_offline() -> bool:
 
 def _check_hub_reachable(name: str, hub_id: str) -> None:
     """Offline and not in the local hub cache: refuse now rather than after the sweep starts."""
-    if not _hub_offline():
-        return
-    from huggingface_hub import try_to_load_from_cache
-
-    if not isinstance(try_to_load_from_cache(hub_id, "config.json"), str):
+    if _hub_offline() and not hub_cached(hub_id):  # the catalog's lookup: what the advice calls offline
         raise _needs_network(name, hub_id)
 
 

@@ -118,7 +118,8 @@ def test_parameter_count_is_the_encoders_own() -> None:
         assert t.parameters() == transformers.BertModel(config).num_parameters(), name
 
 
-def test_offline_means_the_weights_folder_is_here(tmp_path: Path) -> None:
+def test_offline_means_the_weights_folder_is_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))  # an empty hub cache (tests/automl/models fills one)
     minilm = tier("minilm-l6")
     assert minilm is not None and minilm.offline
     local = minilm.local_path()
