@@ -73,7 +73,7 @@ class Tier(BaseModel):
     hidden: int
     params_millions: float
     source: str  # where the weights come from
-    offline: bool  # ships in an installed package: no network needed
+    offline: bool  # trains here with no network: built from data, or weights on this machine (ModelTier.offline)
     role: str = ""  # teacher | student | ""
     rule: str = ""  # the rule that put it on the ladder
     measured: Measured | None = None  # only with --measure
