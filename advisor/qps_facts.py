@@ -48,7 +48,8 @@ def qps_statement(tiers: list[Tier], target: float) -> str:
     for t in misses:
         m = t.measured
         assert m is not None
-        need = f"a cluster of {m.machines_for_qps} machines like this one, or a GPU (not measured here)"
+        need = f"a cluster of {m.machines_for_qps} machines like this one" + (
+            "" if m.device.startswith("cuda") else ", or a GPU (not measured here)")
         if t.family == "transformer" and fastest is not None:
             fix = f"needs distillation into {fastest.name} (DIST-4) or {need}"
         elif t.family == "transformer":

@@ -15,7 +15,7 @@ from automl.measure._build import build_random, shipped_words
 from automl.measure._inputs import label_names, synthetic_examples
 from automl.measure._timing import SERVE_BATCH, Throughput, as_bf16, serving_qps, training_speed
 from automl.models.base import LabelSpace
-from automl.training.device import resolve_threads
+from automl.training.device import resolve_device, resolve_threads
 from automl.training.precision import bf16_available
 from presets.catalog import task as task_type
 from presets.catalog import trainable_tasks
@@ -27,12 +27,13 @@ TRAIN_ROWS = 256  # rows the training timing draws its batches from
 
 def measure_tier(tier: Any, *, task: str, num_labels: int | None, language: str, rows: int, batch_size: int,
                  examples: list[Example] | None = None, text_chars: int = 128, seconds: float = DEFAULT_SECONDS,
-                 threads: int | None = None, seed: int = 0) -> dict[str, Any]:
+                 threads: int | None = None, seed: int = 0, device: str = "auto") -> dict[str, Any]:
     """The measurement of one tier as a flat dict (advisor.recommendation.Measured's fields).
 
     `examples`: the user's rows (their labels are replaced: the head only needs the right width);
     without them, synthetic text whose 95th percentile length is `text_chars`. `threads`: torch threads,
-    None for the cores other processes leave free now (automl's "auto")."""
+    None for the cores other processes leave free now (automl's "auto"). `device`: "auto" is where automl
+    would train (a CUDA GPU when there is one)."""
     if task not in MEASURABLE_TASKS:
         raise ValueError(f"automl trains {', '.join(MEASURABLE_TASKS)}; {task} cannot be measured.")
     started = time.perf_counter()
@@ -44,10 +45,10 @@ def measure_tier(tier: Any, *, task: str, num_labels: int | None, language: str,
         labels = LabelSpace(task=task, names=[] if score else names, regression=score)
         rows_in = _relabel(examples, task, names, seed) if examples else synthetic_examples(
             task, language, text_chars, names, seed=seed, lexicon=shipped_words(tier))
-        model = build_random(tier, labels, rows_in[:2000], language, seed)
+        model = build_random(tier, labels, rows_in[:2000], language, seed).to(resolve_device(device))
         share = seconds / 9  # 4 serving timings of ~1 share each, training 4 shares (+ warm-ups)
-        device = next(model.parameters()).device
-        precision = "bf16" if bf16_available(device) else "fp32"
+        on = next(model.parameters()).device
+        precision = "bf16" if bf16_available(on) else "fp32"
         served = as_bf16(model) if precision == "bf16" else model
         qps_1, qps_32 = serving_qps(served, rows_in, 1, share), serving_qps(served, rows_in, SERVE_BATCH, share)
         del served
@@ -64,10 +65,10 @@ def measure_tier(tier: Any, *, task: str, num_labels: int | None, language: str,
             "qps_batch_32_fp32": round(fp32_32.per_s, 1) if fp32_32 else None,
             "train_samples_per_s": round(train.per_s, 2), "train_batch_size": min(batch_size, TRAIN_ROWS),
             "train_steps_timed": train.calls, "train_precision": "bf16" if train_bf16 else "fp32",
-            "threads": used_threads, "device": str(device), "max_length": model.max_length,
+            "threads": used_threads, "device": str(on), "max_length": model.max_length,
             "precision": precision, "text_source": "data" if examples else "synthetic",
         }
-        out.update(epoch_cost(rows, train.per_s, used_threads, str(device)))
+        out.update(epoch_cost(rows, train.per_s, used_threads, on.type))
         out["seconds"] = round(time.perf_counter() - started, 1)
         return out
     finally:

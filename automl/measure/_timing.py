@@ -20,6 +20,7 @@ from advisor.dataset import Example
 from automl.models.base import TaskModel
 from automl.serving import median_sample
 from automl.training.batching import bucketed_batches
+from automl.training.device import to_device
 from automl.training.optimizer import clipped_parameters, trial_optimizer
 from automl.training.precision import autocast, wants_bf16
 
@@ -97,7 +98,7 @@ def training_speed(model: TaskModel, examples: list[Example], batch_size: int, s
         indices = batches[state["i"] % len(batches)]
         state["i"] += 1
         model.train()
-        batch = model.collate([examples[i] for i in indices])
+        batch = to_device(model.collate([examples[i] for i in indices]), device)
         with autocast(device, use_bf16):
             out = model(**batch)
         assert out.loss is not None
@@ -105,6 +106,8 @@ def training_speed(model: TaskModel, examples: list[Example], batch_size: int, s
         torch.nn.utils.clip_grad_norm_(dense, 1.0, foreach=True)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
+        if device.type == "cuda":
+            torch.cuda.synchronize()  # a step is done when the GPU is, not when its kernels are queued
         return len(indices)
 
     return _timed(step, seconds), use_bf16
