@@ -36,8 +36,9 @@ from optuna.trial import FrozenTrial, TrialState
 from advisor.errors import UserError
 
 HEARTBEAT_ENV = "AUTOML_HEARTBEAT_SECONDS"
-# A live trial writes one row every 10 s; after 3 missed beats (30 s) it is taken for dead: a trial's
-# dev evaluation or a model save blocks no thread, so a live worker never misses three.
+# A live trial writes one row every 10 s from a thread of its own (Python hands the lock between threads
+# every few milliseconds, and torch's kernels release it, so training does not hold beats back); after
+# 3 missed beats (30 s) the trial is taken for dead.
 DEFAULT_HEARTBEAT_S = 10
 MISSED_BEATS = 3
 MAX_RETRIES = 2  # a trial that kills its worker every time (the kernel's OOM killer) is tried 3 times, then left failed
@@ -57,7 +58,7 @@ def sqlite_file(url: str) -> Path | None:
     """The database file of a sqlite URL (sqlite:///relative or sqlite:////absolute); None in memory."""
     if not is_sqlite(url):
         return None
-    path = url.split("///", 1)[1] if "///" in url else ""
+    path = url.split("///", 1)[1].split("?", 1)[0] if "///" in url else ""
     return Path(path).resolve() if path and path != ":memory:" else None
 
 
