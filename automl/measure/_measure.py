@@ -79,12 +79,15 @@ def epoch_cost(rows: int, samples_per_s: float, threads: int, device: str) -> di
     """Hours for one epoch of `rows`, its CPU core-hours and its price at presets/prices.toml's rates
     (one CPU core-hour each thread; a GPU run is priced by the card in the advisor's hardware plan)."""
     prices = presets.load("prices")
+    currency = prices.get("meta", {}).get("currency", "USD")
+    if rows <= 0:  # no labeled rows given: nothing to price
+        return {"hours_per_epoch": None, "core_hours_per_epoch": None, "cost_per_epoch": None, "currency": currency}
     hours = rows / samples_per_s / 3600 if samples_per_s > 0 else math.inf
     core_hours = hours * threads if device == "cpu" else 0.0
     cost = core_hours * float(prices["cpu"]["core_hour"]) if device == "cpu" else None
     return {"hours_per_epoch": _sig(hours), "core_hours_per_epoch": _sig(core_hours),
             "cost_per_epoch": None if cost is None else _sig(cost),
-            "currency": prices.get("meta", {}).get("currency", "USD")}
+            "currency": currency}
 
 
 def _sig(value: float, digits: int = 3) -> float:

@@ -57,3 +57,4 @@ def test_epoch_cost_uses_the_core_hour_price() -> None:
     cost = epoch_cost(rows=36_000, samples_per_s=10.0, threads=2, device="cpu")
     assert cost["hours_per_epoch"] == 1.0 and cost["core_hours_per_epoch"] == 2.0
     assert cost["cost_per_epoch"] == pytest.approx(2 * price)
+    assert epoch_cost(rows=0, samples_per_s=10.0, threads=2, device="cpu")["hours_per_epoch"] is None
