@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -92,6 +93,45 @@ def test_orphans_of_a_killed_process_run_again_with_their_parameters(tmp_path: P
     retry = study.trials[-1]
     assert result.ran == 1 and retry.params["x"] == x and retry.system_attrs["failed_trial"] == orphan.number
     assert finished_trials(study) == 3
+
+
+def test_ctrl_c_fails_the_trial_and_queues_it_again(tmp_path: Path) -> None:
+    study = sqlite_study(tmp_path)
+
+    def interrupted(trial: optuna.Trial) -> float:
+        trial.suggest_float("x", 0, 1)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        work(study, interrupted, total=2, deadline=None)
+    first = study.trials[0]
+    assert first.state == TrialState.FAIL and "Ctrl-C" in first.user_attrs["reason"]
+    work(study, objective, total=2, deadline=None)
+    assert study.trials[1].params == first.params and finished_trials(study) == 2
+
+
+def test_concurrent_claims_on_postgres_never_overshoot(postgres: str) -> None:
+    """Four threads, each with its own connections, claim at once: the database lock keeps them at 10."""
+    name = f"claims-{uuid.uuid4().hex[:8]}"
+    optuna.create_study(storage=open_storage(postgres), study_name=name)
+    claimed: list[int] = []
+
+    def claimer() -> None:
+        study = optuna.load_study(study_name=name, storage=open_storage(postgres))
+        while (trial := claim(study, total=10)) is not None:
+            claimed.append(trial.number)
+            study.tell(trial, 1.0)
+
+    threads = [threading.Thread(target=claimer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    study = optuna.load_study(study_name=name, storage=open_storage(postgres))
+    try:
+        assert sorted(claimed) == list(range(10)) and len(study.trials) == 10
+    finally:
+        optuna.delete_study(study_name=name, storage=open_storage(postgres))
 
 
 def test_stale_trial_failed_and_retried_by_heartbeat(postgres: str) -> None:
