@@ -43,7 +43,9 @@ def automl_run(data: dict[str, Path], out: Path, models: list[str], trials: int,
         return json.loads((out / "report.json").read_text(encoding="utf-8"))
     options = RunOptions(data=data["train"], dev=data["dev"], test=data["test"], models=models, trials=trials,
                          budget_minutes=budget_minutes, out=out, epochs=epochs)
-    return run(options, console).model_dump(mode="json")
+    report = run(options, console)
+    assert report is not None  # one process on its SQLite study always writes its own report
+    return report.model_dump(mode="json")
 
 
 def automl_distill(out: Path, **kwargs: Any) -> dict[str, Any]:
