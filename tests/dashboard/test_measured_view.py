@@ -48,3 +48,21 @@ def test_advisor_page_plots_a_curve_json(page_app: Callable[[str], AppTest], tmp
     assert not at.exception
     assert any("doubling the labels to 8,000" in c.value for c in at.caption)
     assert len(at.get("plotly_chart")) == 1
+
+
+@pytest.mark.slow
+def test_measure_button_times_every_tier_and_states_the_facts(page_app: Callable[[str], AppTest]) -> None:
+    at = page_app("advisor").run()
+    answers = {"input": "one_text", "output": "one_class"}
+    for name, value in answers.items():
+        at.get_by_key(f"advisor.form.{name}").set_value(value)
+    at.run()
+    for name, value in {"num_labels": "2", "labeled_rows": "8000", "qps": "2000", "train_hardware": "cpu"}.items():
+        at.get_by_key(f"advisor.form.{name}").set_value(value)
+    at.run()
+    at.get_by_key("advisor.measure").click()
+    at.run(timeout=300)
+    assert not at.exception
+    table = next(d.value for d in at.dataframe if "QPS b32" in d.value.columns)
+    assert list(table["model"]) == ["lstm", "gru", "cnn", "bow"] and (table["QPS b32"] > 0).all()
+    assert any("Measured here" in i.value for i in at.info)
