@@ -67,6 +67,7 @@ class TaskType(BaseModel):
     id: TaskId
     name: str
     short_name: str
+    aliases: tuple[str, ...] = ()  # plain words for the task: "ner", "nli", ...
     name_zh: str
     input: InputShape
     output: OutputShape
@@ -271,6 +272,12 @@ def parse_tasks(raw: dict[str, Any]) -> dict[TaskId, TaskType]:
     missing = [i for i in ids if i not in out]
     if missing:
         raise PresetError(f"presets/tasks.toml: no entry for {', '.join(missing)}; every ABS rule needs one.")
+    owners: dict[str, str] = {}
+    for entry in out.values():
+        for word in entry.aliases:
+            if word in owners:
+                raise PresetError(f"presets/tasks.toml: alias {word!r} names both {owners[word]} and {entry.id}.")
+            owners[word] = entry.id
     return out
 
 

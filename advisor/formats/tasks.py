@@ -10,18 +10,8 @@ from presets.catalog import TaskId, tasks
 # The few words messages and the inspection use for each task (presets/tasks.toml `short_name`).
 TASK_NAMES: dict[str, str] = {str(t.id): t.short_name for t in tasks().values()}
 
-# Plain-word names a user may pass instead of an ABS id.
-_TASK_WORDS: dict[str, TaskId] = {
-    "classification": TaskId.ABS_1, "cls": TaskId.ABS_1,
-    "pair": TaskId.ABS_2, "nli": TaskId.ABS_2,
-    "multilabel": TaskId.ABS_3, "multi-label": TaskId.ABS_3,
-    "features": TaskId.ABS_4, "mixed": TaskId.ABS_4,
-    "matching": TaskId.ABS_5, "similarity": TaskId.ABS_5,
-    "ner": TaskId.ABS_6, "tagging": TaskId.ABS_6, "sequence-labeling": TaskId.ABS_6,
-    "generation": TaskId.ABS_7, "seq2seq": TaskId.ABS_7,
-    "lm": TaskId.ABS_8, "language-model": TaskId.ABS_8,
-    "mrc": TaskId.ABS_9, "qa": TaskId.ABS_9, "squad": TaskId.ABS_9,
-}
+# Plain-word names a user may pass instead of an ABS id (presets/tasks.toml `aliases`).
+_TASK_WORDS: dict[str, TaskId] = {word: t.id for t in tasks().values() for word in t.aliases}
 
 
 def normalize_task(task: str | None) -> TaskId | None:

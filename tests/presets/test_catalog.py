@@ -43,7 +43,7 @@ def test_every_task_id_has_one_entry_and_ids_compare_as_strings() -> None:
     assert ner.is_tagging and not ner.is_pair and not ner.is_multilabel and ner.trainable
     assert task("ABS-5").is_pair and task("ABS-5").may_be_score and task("ABS-5").metric(regression=True) == "pearson"
     assert task("ABS-3").is_multilabel and task("ABS-3").metric() == "micro_f1"
-    assert task("ABS-4").has_features and not task("ABS-4").trainable  # automl trains text only
+    assert task("ABS-4").has_features and task("ABS-4").trainable  # text plus numeric features
     with pytest.raises(KeyError, match="Did you mean 'ABS-1'"):
         task("ABS-11")
 
@@ -58,6 +58,7 @@ def test_every_task_id_has_one_entry_and_ids_compare_as_strings() -> None:
         ("tasks", lambda t: t.update({"ABS-11": t.pop("ABS-10")}), "unknown task 'ABS-11'. Did you mean 'ABS-1"),
         ("tasks", lambda t: t.pop("ABS-9"), "no entry for ABS-9"),
         ("tasks", lambda t: t["ABS-6"].pop("supported_by_automl"), "ABS-6.supported_by_automl is missing"),
+        ("tasks", lambda t: t["ABS-2"].update(aliases=["ner"]), "alias 'ner' names both ABS-2 and ABS-6"),
         ("models", lambda m: m["minilm-l6"].update(hiden=384), "unknown key 'minilm-l6.hiden'. Did you mean 'hidden'"),
         ("models", lambda m: m["minilm-l6"]["source"].update(packge="x"),
          "unknown key 'minilm-l6.source.packge'. Did you mean 'package'"),
