@@ -17,7 +17,7 @@ import torch
 
 from advisor.dataset import Example
 from automl.models.base import TaskModel
-from automl.training.inference import predict
+from automl.training.inference import inference_batches, predict
 
 
 def example_key(example: Example) -> str:
@@ -77,19 +77,11 @@ def teacher_outputs(teacher: TaskModel, examples: Sequence[Example], batch_size:
         key = example_key(e)
         if key not in cache:
             todo.setdefault(key, e)
-    items = sorted(todo.items(), key=lambda kv: teacher.length(kv[1]))
-    was_training = teacher.training
-    teacher.eval()
-    try:
-        with torch.inference_mode():
-            for start in range(0, len(items), batch_size):
-                chunk = items[start:start + batch_size]
-                batch = teacher.collate([e for _, e in chunk], with_targets=False)
-                out = teacher(**batch)
-                for (key, _), rows in zip(chunk, unit_logits(teacher, out.logits, batch), strict=True):
-                    cache[key] = rows.clone()
-    finally:
-        teacher.train(was_training)
+    keys = list(todo)
+    batches = inference_batches(teacher, [todo[k] for k in keys], batch_size, bf16=False, with_targets=False)
+    for indices, batch, logits, _ in batches:
+        for i, rows in zip(indices, unit_logits(teacher, logits, batch), strict=True):
+            cache[keys[i]] = rows.clone()
     return cache
 
 
