@@ -69,8 +69,20 @@ class Unusual(UserError):
     when the user types it again."""
 
 
-def tier_languages() -> list[str]:
-    return sorted({t.language for t in tiers().values() if t.pretrained})
+def language_note(language: str) -> str:
+    """What the plan can do for a language no tier is made for ("" when one is): said at the prompt, not
+    after every question."""
+    from advisor.tiers import MULTILINGUAL
+
+    pretrained = [t for t in tiers().values() if t.pretrained]
+    own = sorted({t.language for t in pretrained} - {MULTILINGUAL})
+    if language in own:
+        return ""
+    multi = [t.name for t in pretrained if t.language == MULTILINGUAL]
+    serves = (f"the plan would use the multilingual {', '.join(multi)} and the from-scratch nets" if multi else
+              f"the plan would show {own[0]!r} tiers and the from-scratch nets")
+    return (f"no model in presets/models.toml is made for language {language!r} (there are for {', '.join(own)}); "
+            f"{serves}.{did_you_mean(language, own)}")
 
 
 def check_one(name: str, raw: str, context: dict[str, Any] | None = None) -> Any:
@@ -90,11 +102,8 @@ def check_one(name: str, raw: str, context: dict[str, Any] | None = None) -> Any
                             f"Type one of {', '.join(allowed)} (or its number), or ? to explain.") from None
         message = str(err["msg"]).removeprefix("Value error, ")
         raise UserError(f"{value!r}: {message}", "Type ? to explain the question.") from None
-    if name == "language" and answers.language not in (known := tier_languages()):
-        raise Unusual(f"no pretrained model for language {answers.language!r} in presets/models.toml (there are for "
-                      f"{', '.join(known)}); the plan would show {known[0]!r} tiers and the from-scratch nets."
-                      f"{did_you_mean(answers.language, known)}",
-                      f"Type {answers.language!r} again to keep it, or another language code.")
+    if name == "language" and (note := language_note(answers.language)):
+        raise Unusual(note, f"Type {answers.language!r} again to keep it, or another language code.")
     return getattr(answers, name)
 
 

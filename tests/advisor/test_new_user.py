@@ -53,6 +53,13 @@ def test_zero_labels_are_refused_for_outputs_with_labels(output: str) -> None:
         parse_answers({"input": "one_text", "output": output, "num_labels": 0})
 
 
+def test_a_language_typo_is_caught_at_the_prompt() -> None:
+    from advisor.questions import language_note
+
+    assert language_note("zh") == "" and language_note("en") == ""
+    assert "Did you mean 'zh'?" in language_note("ch")
+
+
 def test_gpu_model_and_language_are_checked_at_the_prompt() -> None:
     typed = "\n".join([
         "one_text", "one_class", "2", "8000", "0",
@@ -67,6 +74,7 @@ def test_gpu_model_and_language_are_checked_at_the_prompt() -> None:
     result = CliRunner().invoke(app, ["recommend", "--json"], input=typed)
     assert result.exit_code == 0, result.output
     before_plan = result.output.split('"task"')[0]
-    assert "no pretrained model for language 'fr'" in before_plan and "Type 'fr' again to keep it" in before_plan
+    assert "no model in presets/models.toml is made for language 'fr'" in before_plan
+    assert "Type 'fr' again to keep it" in before_plan
     assert "not in the price table" in before_plan and "Did you mean 'V100'" in before_plan
     assert '"gpu_model": "V100"' in result.output and '"language": "fr"' in result.output
