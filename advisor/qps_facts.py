@@ -51,7 +51,8 @@ def qps_statement(tiers: list[Tier], target: float) -> str:
         need = f"a cluster of {m.machines_for_qps} machines like this one" + (
             "" if m.device.startswith("cuda") else ", or a GPU (not measured here)")
         if t.family == "transformer" and fastest is not None:
-            fix = f"needs distillation into {fastest.name} (DIST-4) or {need}"
+            how = "DIST-1" if fastest.family == "transformer" else "DIST-4"  # model / data distillation
+            fix = f"needs distillation into {fastest.name} ({how}) or {need}"
         elif t.family == "transformer":
             fix = f"needs distillation into a from-scratch student (DIST-4), {need}"
         else:
