@@ -93,11 +93,12 @@ def serve(
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port; 0 picks a free one.")] = 8000,
     threads: Annotated[int | None, typer.Option(min=1, help="torch threads for the model; default torch's.")] = None,
     max_batch: Annotated[int, typer.Option(min=1, help="Most texts of concurrent requests answered in one forward pass.")] = 64,
+    onnx: Annotated[Path | None, typer.Option(help="Run the forward in onnxruntime from this file (`automl export --onnx` of the same model).")] = None,
 ) -> None:
     """Answer POST /predict {"texts": [...]} with labels and probabilities (tags and spans, scores) over HTTP."""
     from automl.serve.server import serve as run_server
 
-    run_server(model_dir, host, port, threads, max_batch, console)
+    run_server(model_dir, host, port, threads, max_batch, console, onnx)
 
 
 @app.command()

@@ -29,6 +29,7 @@ from advisor.errors import UserError
 from automl.models.base import TaskModel
 
 OPSET = 18
+DIGEST_KEY = "automl_weights_sha256"
 DECODE_ONLY = frozenset({"labels", "num_tokens", "word_starts", "num_words"})  # read by decode, not forward
 
 
@@ -127,8 +128,36 @@ def export_onnx(model: TaskModel, examples: list[Example], path: Path) -> OnnxEx
                             fix="serve it with `automl serve` (PyTorch) instead") from error
     assert program is not None
     program.save(str(path), external_data=False)
+    _stamp(path, weights_digest(model))
     seconds = time.perf_counter() - started
     return OnnxExport(path=path, inputs=_graph_inputs(path), seconds=seconds, size_mb=path.stat().st_size / 2**20)
+
+
+def weights_digest(model: TaskModel) -> str:
+    """SHA-256 over the model's tensors (names, shapes, values): which model an ONNX file was exported from."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}".encode())
+        digest.update(tensor.detach().contiguous().cpu().view(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def exported_digest(path: Path) -> str | None:
+    """The digest `export_onnx` stamped into the file's metadata (None for a file it did not write)."""
+    import onnx
+
+    props = onnx.load(str(path), load_external_data=False).metadata_props
+    return next((p.value for p in props if p.key == DIGEST_KEY), None)
+
+
+def _stamp(path: Path, digest: str) -> None:
+    import onnx
+
+    graph = onnx.load(str(path))
+    graph.metadata_props.add(key=DIGEST_KEY, value=digest)
+    onnx.save(graph, str(path))
 
 
 @contextlib.contextmanager

@@ -8,7 +8,7 @@ a scratch regressor's de-normalised score); the probabilities from the same logi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -17,19 +17,22 @@ from advisor.dataset import Example
 from automl.models.base import TaskModel
 from automl.models.ensemble import probabilities
 
+Forward = Callable[[dict[str, torch.Tensor]], torch.Tensor]  # a collated batch -> logits (e.g. onnxruntime)
 
-def answer_batch(model: TaskModel, examples: Sequence[Example]) -> list[dict[str, Any]]:
+
+def answer_batch(model: TaskModel, examples: Sequence[Example], forward: Forward | None = None
+                 ) -> list[dict[str, Any]]:
     """One JSON-ready answer per example, from a single forward pass over them (no gradients).
 
     Classification: {"label", "probabilities": {name: p}}; multi-label (ABS-3): {"labels", "probabilities"};
     a score: {"score"}; tagging (ABS-6): {"tokens", "tags", "spans": [{"type", "start", "end", "text"}]},
-    `end` exclusive, in tokens.
+    `end` exclusive, in tokens. `forward` replaces the model's own forward (an ONNX session's logits).
     """
     if not examples:
         return []
     batch = model.collate(list(examples), with_targets=False)
     with torch.inference_mode():
-        logits = model(**batch).logits
+        logits = forward(batch) if forward is not None else model(**batch).logits
         decoded = model.decode(logits, batch)
     labels = model.labels
     if labels.kind.is_tagging:
@@ -43,7 +46,8 @@ def answer_batch(model: TaskModel, examples: Sequence[Example]) -> list[dict[str
     return [{"label": label, "probabilities": _named(labels.names, row)} for label, row in zip(decoded, p, strict=True)]
 
 
-def answers(model: TaskModel, examples: Sequence[Example], batch_size: int = 32) -> list[dict[str, Any]]:
+def answers(model: TaskModel, examples: Sequence[Example], batch_size: int = 32, forward: Forward | None = None
+            ) -> list[dict[str, Any]]:
     """`answer_batch` over any number of examples: batches of similar length (less padding), input order kept."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, but got {batch_size=}.")
@@ -52,7 +56,7 @@ def answers(model: TaskModel, examples: Sequence[Example], batch_size: int = 32)
     out: list[dict[str, Any]] = [{} for _ in examples]
     for start in range(0, len(order), batch_size):
         chunk = order[start:start + batch_size]
-        for i, got in zip(chunk, answer_batch(model, [examples[i] for i in chunk]), strict=True):
+        for i, got in zip(chunk, answer_batch(model, [examples[i] for i in chunk], forward), strict=True):
             out[i] = got
     return out
 

@@ -22,6 +22,7 @@ from typing import Any
 from advisor.dataset import Example
 from automl.models.base import TaskModel
 from automl.serve.batcher import MicroBatcher
+from automl.serve.outputs import Forward
 from automl.serve.requests import BadRequest, Limits, parse_request
 
 log = logging.getLogger("automl.serve")
@@ -33,17 +34,21 @@ class ModelServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, model: TaskModel, address: tuple[str, int], *, model_dir: str = "",
-                 limits: Limits | None = None, max_batch: int = 64) -> None:
+                 limits: Limits | None = None, max_batch: int = 64, forward: Forward | None = None,
+                 runtime: str = "pytorch") -> None:
+        """`forward`: logits of a collated batch from elsewhere than the model (an ONNX session), named
+        `runtime` in /health; the model still encodes and decodes."""
         from automl.serve.outputs import answers
 
         model.eval()
         self.model = model
         self.model_dir = model_dir
+        self.runtime = runtime
         self.limits = limits or Limits()
         self.n_features = len(getattr(model, "stats", {}).get("feature_mean", []))
 
         def answer(examples: Sequence[Example]) -> list[dict[str, Any]]:
-            return answers(model, examples, batch_size=32)
+            return answers(model, examples, batch_size=32, forward=forward)
 
         self.batcher = MicroBatcher(answer, max_batch=max_batch)
         super().__init__(address, _Handler)
@@ -56,7 +61,7 @@ class ModelServer(ThreadingHTTPServer):
     def health(self) -> dict[str, Any]:
         labels = self.model.labels
         return {"status": "ok", "task": labels.task, "family": self.model.family, "labels": labels.names,
-                "regression": labels.regression, "model": self.model_dir}
+                "regression": labels.regression, "model": self.model_dir, "runtime": self.runtime}
 
     def server_close(self) -> None:
         super().server_close()
@@ -141,8 +146,9 @@ def start_server(model: TaskModel, host: str = "127.0.0.1", port: int = 0, **opt
     return server, thread
 
 
-def serve(model_dir: Path, host: str, port: int, threads: int | None, max_batch: int, console: Any) -> None:
-    """Load `model_dir` and answer until interrupted (Ctrl-C)."""
+def serve(model_dir: Path, host: str, port: int, threads: int | None, max_batch: int, console: Any,
+          onnx: Path | None = None) -> None:
+    """Load `model_dir` and answer until interrupted (Ctrl-C); with `onnx`, its forward runs in onnxruntime."""
     import errno
 
     import torch
@@ -153,8 +159,10 @@ def serve(model_dir: Path, host: str, port: int, threads: int | None, max_batch:
     if threads is not None:
         torch.set_num_threads(threads)
     model = load_model(model_dir)
+    forward = _onnx_forward(model, onnx, threads or torch.get_num_threads()) if onnx is not None else None
     try:
-        server = ModelServer(model, (host, port), model_dir=str(model_dir), max_batch=max_batch)
+        server = ModelServer(model, (host, port), model_dir=str(model_dir), max_batch=max_batch, forward=forward,
+                             runtime="onnxruntime" if onnx is not None else "pytorch")
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             raise UserError(f"port {port} on {host} is already in use", fix="pick another with --port") from None
@@ -164,11 +172,28 @@ def serve(model_dir: Path, host: str, port: int, threads: int | None, max_batch:
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print(f"[yellow]listening on {host}: anyone who can reach this port can use the model "
                       "(no authentication, no TLS)[/]")
-    console.print(f"serving {model.family} {model.labels.task} model {model_dir} on {server.url} "
-                  "(POST /predict, GET /health; Ctrl-C stops)")
+    console.print(f"serving {model.family} {model.labels.task} model {model_dir} with {server.runtime} on "
+                  f"{server.url} (POST /predict, GET /health; Ctrl-C stops)")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         console.print("stopped")
     finally:
         server.server_close()
+
+
+def _onnx_forward(model: TaskModel, path: Path, threads: int) -> Forward:
+    """The ONNX file's forward, refused unless `automl export` wrote it from these very weights."""
+    from functools import partial
+
+    from advisor.errors import UserError
+    from automl.export.onnx import exported_digest, run_session, session, weights_digest
+
+    if not path.is_file():
+        raise UserError(f"{path}: no such ONNX file", fix="write it with `automl export MODEL_DIR --onnx`")
+    stamped = exported_digest(path)
+    if stamped != weights_digest(model):
+        raise UserError(f"{path} was not exported from this model's weights"
+                        + (" (it has no automl stamp)" if stamped is None else ""),
+                        fix="export it again: automl export MODEL_DIR --onnx --out FILE")
+    return partial(run_session, session(path, threads))
