@@ -58,3 +58,10 @@ def test_epoch_cost_uses_the_core_hour_price() -> None:
     assert cost["hours_per_epoch"] == 1.0 and cost["core_hours_per_epoch"] == 2.0
     assert cost["cost_per_epoch"] == pytest.approx(2 * price)
     assert epoch_cost(rows=0, samples_per_s=10.0, threads=2, device="cpu")["hours_per_epoch"] is None
+
+
+@pytest.mark.parametrize("task", ["ABS-2", "ABS-3", "ABS-5", "ABS-6"])
+def test_every_task_automl_trains_is_measured(task: str) -> None:
+    out = measure_tier(tiers()["cnn"], task=task, num_labels=3, language="en", rows=100, batch_size=16, text_chars=50,
+                       seconds=0.3, threads=1)
+    assert out["qps_batch_1"] > 0 and out["qps_batch_32"] > 0 and out["train_samples_per_s"] > 0
