@@ -53,7 +53,7 @@ def run_trial(config: TrialConfig, model: TaskModel, train: list[Example], dev: 
         try:
             trial.run()
         finally:
-            trial.restore_best()
+            trial.best.restore(trial.model)
     return trial.finish()
 
 
@@ -94,6 +94,53 @@ class Throughput:
 
 
 @dataclass
+class Optimization:
+    """The optimizer, its learning-rate schedule and gradient clipping: one `step(loss)` a batch."""
+
+    optimizer: torch.optim.Optimizer
+    lr_schedule: torch.optim.lr_scheduler.LambdaLR
+    clipped: list[torch.nn.Parameter]
+    max_grad_norm: float
+    foreach: bool  # one norm kernel over all gradients (torch's default does that on CUDA only)
+
+    @classmethod
+    def of(cls, model: TaskModel, config: TrialConfig, total_steps: int, device: torch.device) -> Optimization:
+        optimizer = trial_optimizer(model, config.learning_rate, config.weight_decay, config.model_optimizer)
+        clipped = clipped_parameters(model)
+        return cls(optimizer, warmup_linear_schedule(optimizer, total_steps, config.warmup_ratio), clipped,
+                   config.max_grad_norm, device.type in ("cpu", "cuda"))
+
+    def step(self, loss: torch.Tensor) -> None:
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.clipped, self.max_grad_norm, foreach=self.foreach)
+        self.optimizer.step()
+        self.lr_schedule.step()
+        self.optimizer.zero_grad(set_to_none=True)
+
+
+@dataclass
+class BestWeights:
+    """The weights of the best dev score so far, kept in memory, and the evals since it was reached."""
+
+    higher_is_better: bool
+    state: State | None = None
+    evals_since: int = 0
+
+    def offer(self, model: TaskModel, score: float, best: float) -> bool:
+        """Keep the model's weights if `score` beats `best` (or nothing is kept yet); True when kept."""
+        if self.state is None or (score > best if self.higher_is_better else score < best):
+            self.state = snapshot(model)
+            self.evals_since = 0
+            return True
+        self.evals_since += 1
+        return False
+
+    def restore(self, model: TaskModel) -> None:
+        if self.state is not None:
+            model.load_state_dict(self.state)
+
+
+@dataclass
 class TrialState:
     """What a trial's loop changes as it goes, with the loop's steps: train a batch, evaluate, log, save."""
 
@@ -105,22 +152,18 @@ class TrialState:
     on_log: Callable[[HistoryEntry], None] | None
     device: torch.device
     schedule: Schedule
-    optimizer: torch.optim.Optimizer
-    lr_schedule: torch.optim.lr_scheduler.LambdaLR
-    clipped: list[torch.nn.Parameter]
+    optimization: Optimization
+    best: BestWeights
     lengths: list[int]
     dev_lengths: list[int]
     use_bf16: bool
     result: TrialResult
     started: float
-    rng: random.Random
-    higher_is_better: bool
+    rng: random.Random  # the batches' order
     step: int = 0
     first_loss: float | None = None
     window: list[float] = field(default_factory=list)  # training losses since the last history entry
     throughput: Throughput = field(default_factory=Throughput)
-    best_state: State | None = None
-    evals_since_best: int = 0
     last_eval_step: int = -1
     last_eval_s: float = 0.0
     saved_step: int = -1
@@ -137,18 +180,15 @@ class TrialState:
         use_bf16 = wants_bf16(config.bf16, device, model.family)
         rng = random.Random(config.seed)
         model.to(device)
-        optimizer = trial_optimizer(model, config.learning_rate, config.weight_decay, config.model_optimizer)
-        clipped = clipped_parameters(model)
-        lr_schedule = warmup_linear_schedule(optimizer, schedule.total, config.warmup_ratio)
+        optimization = Optimization.of(model, config, schedule.total, device)
         higher = higher_is_better(metric)
         result = TrialResult(metric=metric, score=-math.inf if higher else math.inf, metrics={}, best_step=0,
                              steps=0, epochs_done=0.0, train_samples_per_s=0.0, seconds=0.0,
                              plan=(schedule.log, schedule.eval, schedule.save))
         return cls(config=config, model=model, train=train, dev=dev, report=report, on_log=on_log, device=device,
-                   schedule=schedule, optimizer=optimizer, lr_schedule=lr_schedule, clipped=clipped,
+                   schedule=schedule, optimization=optimization, best=BestWeights(higher),
                    lengths=[model.length(e) for e in train], dev_lengths=[model.length(e) for e in dev],
-                   use_bf16=use_bf16, result=result, started=started, rng=rng, higher_is_better=higher,
-                   next_save=schedule.save)
+                   use_bf16=use_bf16, result=result, started=started, rng=rng, next_save=schedule.save)
 
     def run(self) -> None:
         """Epochs of bucketed batches until the steps, the patience or the time budget run out; then a
@@ -181,13 +221,7 @@ class TrialState:
             self.first_loss = value
         if not math.isfinite(value) or value > config.divergence_factor * max(self.first_loss, 1e-3):
             raise DivergedError(self.step + 1, value, config.learning_rate)
-        out.loss.backward()
-        # foreach: one norm kernel over all gradients (torch's default does that on CUDA only)
-        torch.nn.utils.clip_grad_norm_(self.clipped, config.max_grad_norm,
-                                       foreach=self.device.type in ("cpu", "cuda"))
-        self.optimizer.step()
-        self.lr_schedule.step()
-        self.optimizer.zero_grad(set_to_none=True)
+        self.optimization.step(out.loss)
         self.step += 1
         self.window.append(value)
         self.throughput.add([self.lengths[i] for i in indices], time.perf_counter() - step_started)
@@ -222,12 +256,8 @@ class TrialState:
                              f"choose one of {sorted(scores)}.")
         score = scores[result.metric]
         self.last_eval_step = self.step
-        if self.best_state is None or self._better(score, result.score):
-            self.best_state = snapshot(self.model)
+        if self.best.offer(self.model, score, result.score):
             result.score, result.metrics, result.best_step = score, scores, self.step
-            self.evals_since_best = 0
-        else:
-            self.evals_since_best += 1
         self.log(score)
         if self.step >= self.next_save:  # save steps fall on evals: the guide's save = 10 x eval
             self.save_checkpoint()
@@ -235,7 +265,7 @@ class TrialState:
         self.last_eval_s = time.perf_counter() - eval_started
         if self.report is not None:
             self.report(score, self.step)
-        return config.patience is not None and self.evals_since_best >= config.patience
+        return config.patience is not None and self.best.evals_since >= config.patience
 
     def log(self, score: float | None) -> None:
         """A history entry: the mean training loss since the last one, and the dev score at evals."""
@@ -253,12 +283,8 @@ class TrialState:
     def save_checkpoint(self) -> None:
         """The best weights to config.checkpoint_dir, when they changed since the last save."""
         if self.config.checkpoint_dir is not None and self.result.best_step != self.saved_step:
-            save_best(self.model, self.best_state, self.config.checkpoint_dir)
+            save_best(self.model, self.best.state, self.config.checkpoint_dir)
             self.saved_step = self.result.best_step
-
-    def restore_best(self) -> None:
-        if self.best_state is not None:
-            self.model.load_state_dict(self.best_state)
 
     def finish(self) -> TrialResult:
         """The result with the step, speed and padding totals filled in."""
@@ -270,6 +296,3 @@ class TrialState:
         result.bf16 = self.use_bf16
         result.padding_ratio = done.padded / done.real if done.real else 1.0
         return result
-
-    def _better(self, score: float, best: float) -> bool:
-        return score > best if self.higher_is_better else score < best
