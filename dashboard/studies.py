@@ -81,16 +81,19 @@ def load(storage: str, name: str) -> optuna.Study:
 
 @dataclass
 class Progress:
-    finished: int
+    finished: int  # complete or pruned: what `automl run --trials` counts
     running: int
-    total: int
+    total: int  # trials that count or will: a failed trial is retried as a new one (automl/workers.py)
+    failed: int = 0
 
 
 def progress(study: optuna.Study) -> Progress:
     states = [t.state for t in study.get_trials(deepcopy=False)]
     running = sum(s == optuna.trial.TrialState.RUNNING for s in states)
+    failed = sum(s == optuna.trial.TrialState.FAIL for s in states)
     waiting = sum(s == optuna.trial.TrialState.WAITING for s in states)
-    return Progress(finished=len(states) - running - waiting, running=running, total=len(states))
+    finished = len(states) - running - waiting - failed
+    return Progress(finished=finished, running=running, total=len(states) - failed, failed=failed)
 
 
 def table(study: optuna.Study) -> list[dict[str, Any]]:

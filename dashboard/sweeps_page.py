@@ -99,7 +99,8 @@ def study_view(storage: str, name: str, total: int | None) -> bool:
     goal = max(total or 0, prog.total)
     if goal:
         st.progress(min(1.0, prog.finished / goal), text=f"{prog.finished} of {goal} trials finished"
-                    + (f", {prog.running} running" if prog.running else ""))
+                    + (f", {prog.running} running" if prog.running else "")
+                    + (f", {prog.failed} failed (not counted)" if prog.failed else ""))
     rows = studies.table(study)
     if not rows:
         st.info("No trials yet.")

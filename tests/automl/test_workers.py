@@ -255,6 +255,7 @@ def test_three_workers_on_postgres_one_killed(tmp_path: Path, postgres: str) -> 
         from dashboard import studies  # the dashboard's Sweeps page reads the same study from its URL
 
         assert name in studies.study_names(postgres) and len(studies.table(studies.load(postgres, name))) == 7
+        assert studies.progress(studies.load(postgres, name)) == studies.Progress(finished=6, running=0, total=6, failed=1)
         reports = [out for out in outs if (out / "report.json").is_file()]
         assert len(reports) == 1, said  # written once, by the worker that ended the study
         rows = json.loads((reports[0] / "report.json").read_text())["trials"]
