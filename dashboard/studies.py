@@ -83,7 +83,7 @@ def load(storage: str, name: str) -> optuna.Study:
 class Progress:
     finished: int  # complete or pruned: what `automl run --trials` counts
     running: int
-    total: int  # trials that count or will: a failed trial is retried as a new one (automl/workers.py)
+    total: int  # trials that count or will; a failed one never counts (a dead worker's is retried as a new one)
     failed: int = 0
 
 
