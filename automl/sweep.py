@@ -159,7 +159,7 @@ def trials_so_far(storage: str | optuna.storages.BaseStorage, study_name: str) -
 
 def open_study(storage: str, study_name: str, seed: int, max_resource: int, metric: str) -> optuna.Study:
     """The study in `storage` (automl/workers.py: SQLite for one process, PostgreSQL for many workers)."""
-    from automl.workers import is_sqlite, open_storage, retry_orphans, worker_seed
+    from automl.workers import is_sqlite, open_storage, retry_orphans, worker_sampler
 
     backend = open_storage(storage)
     study = optuna.create_study(
@@ -167,8 +167,7 @@ def open_study(storage: str, study_name: str, seed: int, max_resource: int, metr
         study_name=study_name,
         direction="maximize" if higher_is_better(metric) else "minimize",
         load_if_exists=True,
-        sampler=optuna.samplers.TPESampler(seed=worker_seed(seed, shared=not is_sqlite(storage))
-                                           + trials_so_far(backend, study_name)),
+        sampler=worker_sampler(seed, shared=not is_sqlite(storage), done=trials_so_far(backend, study_name)),
         pruner=hyperband(max_resource),
     )
     if is_sqlite(storage):  # this process holds the SQLite study alone (automl/run_guard.py): a trial still

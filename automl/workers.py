@@ -321,6 +321,15 @@ def claim_report(study: optuna.Study) -> bool:
         return True
 
 
+def worker_sampler(seed: int, shared: bool, done: int) -> optuna.samplers.TPESampler:
+    """TPE, re-seeded past the `done` trials a resumed study has (or it would replay its draws). Workers of a
+    shared study also take the trials running elsewhere as if they had scored badly (Optuna's constant
+    liar, its advice for parallel workers), so they do not all sample around the same point."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(seed=worker_seed(seed, shared) + done, constant_liar=shared)
+
+
 def worker_seed(seed: int, shared: bool) -> int:
     """Workers of a shared study sample from different seeds: the same seed would draw the same random
     start-up trials in every worker. One process keeps the user's seed, so a run can be repeated."""
