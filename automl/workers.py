@@ -130,6 +130,9 @@ def study_lock(storage: optuna.storages.BaseStorage, study_name: str) -> Iterato
     assert engine is not None
     with engine.connect() as conn:
         if dialect == "postgresql":
+            # a holder cut off by the network (no kill, so no closed socket) is ended by the server after
+            # 2 minutes, freeing the lock; a live worker holds it for milliseconds
+            conn.execute(text("SET idle_in_transaction_session_timeout = '120s'"))
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _lock_key(study_name)})
         else:
             conn.execute(text("SELECT GET_LOCK(:k, 600)"), {"k": f"automl:{_lock_key(study_name)}"})
