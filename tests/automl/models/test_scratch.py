@@ -25,7 +25,7 @@ from automl.models.scratch import (
     viterbi,
 )
 
-DATA = Path(__file__).parents[1] / "data"
+DATA = Path(__file__).parents[2] / "data"
 TAGS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 SMALL = {"embedding_dim": 16, "bigram_dim": 8, "hidden": 12}
 
