@@ -10,6 +10,11 @@ Each stage does what the package's engine does (`tok_content` in its `e5.c`), so
   prefix before each text as special tokens, so every caller (training, serving, distillation) feeds the
   model what it was trained on without knowing about it. The prefix's ids are those of `query:` alone; the
   space after it is the text's own leading `▁`, which is what the engine's joint pass over "query: text" gives.
+
+Is the prefix needed for fine-tuning? `benchmarks/e5_prefix.py` measured it both ways on 1,000 deduplicated
+reviews (500 test): frozen embeddings + LR 0.824 with it, 0.820 without; 60 fine-tuning steps 0.836 with,
+0.846 without; each ±0.017 (one standard error). Not needed, then, and not harmful; it stays, because it
+costs three tokens a text and keeps one input format for frozen features (the engine's) and fine-tuning.
 """
 
 from __future__ import annotations
