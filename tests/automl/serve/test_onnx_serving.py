@@ -51,3 +51,23 @@ def test_onnx_forward_answers_as_pytorch(train_and_save: Callable[..., Path], tm
         _onnx_forward(model, tmp_path / "cnn.onnx", threads=1)
     with pytest.raises(UserError, match="no such ONNX file"):
         _onnx_forward(model, tmp_path / "missing.onnx", threads=1)
+
+
+def test_serve_cli_refuses_with_exit_2(train_and_save: Callable[..., Path], tmp_path: Path) -> None:
+    """A missing ONNX file and a port already taken: a message with the fix, exit 2, before serving."""
+    import socket
+
+    from typer.testing import CliRunner
+
+    from automl.cli import app
+
+    model_dir = train_and_save("bow", REVIEWS, tmp_path / "bow", steps=2)
+    runner = CliRunner()
+    missing = runner.invoke(app, ["serve", str(model_dir), "--port", "0", "--onnx", str(tmp_path / "no.onnx")])
+    assert missing.exit_code == 2 and "automl export" in missing.output and "Traceback" not in missing.output
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = runner.invoke(app, ["serve", str(model_dir), "--port", str(port)])
+    assert busy.exit_code == 2 and "already in use" in busy.output and "--port" in busy.output
