@@ -121,3 +121,15 @@ def test_bad_data_exits_2_and_keeps_the_study(splits: dict[str, Path], tmp_path:
     with sqlite3.connect(out / "study.db") as db:  # the study and its finished trial survive
         assert db.execute("select count(*) from trials").fetchone()[0] == 1
     assert (out / "report.json").exists()
+
+
+def test_chinese_data_gets_the_offline_pretrained_tier_by_default(tmp_path: Path) -> None:
+    from advisor.answers import parse_answers
+    from automl.run import RunOptions, pick_models
+
+    answers = parse_answers({"input": "one_text", "output": "one_class", "language": "zh", "labeled_rows": 14000,
+                             "num_labels": 2, "train_hardware": "cpu"})
+    notes: list[str] = []
+    chosen = pick_models(RunOptions(data=tmp_path / "train.tsv"), answers, notes)
+    assert chosen[-1] == "multilingual-e5-small" and {"lstm", "gru", "cnn", "bow"} <= set(chosen)
+    assert any("ernie-3.0-base-zh" in note for note in notes)  # the hub tiers are named as skipped
