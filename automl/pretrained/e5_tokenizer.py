@@ -31,7 +31,7 @@ SPECIALS = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")
 
 def build_tokenizer(vocabulary: E5Pieces, normalization: dict[str, str], prefix: str = PREFIX) -> Any:
     """A `tokenizers.Tokenizer` with the engine's normalization and segmentation (see the module doc)."""
-    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
 
     tokenizer = Tokenizer(models.Unigram([(p, s) for p, s in zip(vocabulary.pieces, vocabulary.scores, strict=True)],
                                          unk_id=vocabulary.unk, byte_fallback=False))
@@ -39,8 +39,6 @@ def build_tokenizer(vocabulary: E5Pieces, normalization: dict[str, str], prefix:
                                                  normalizers.Replace(Regex(" {2,}"), " ")])
     tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=False)
     tokenizer.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always", split=False)
-    from tokenizers import AddedToken
-
     tokenizer.add_special_tokens([AddedToken(s, special=True, normalized=False) for s in SPECIALS
                                   if s in vocabulary.pieces])
     prefix_ids = tokenizer.encode(prefix.strip(), add_special_tokens=False).ids if prefix.strip() else []
