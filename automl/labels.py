@@ -37,6 +37,14 @@ def label_space(task: str, *datasets: Dataset | Sequence[Example]) -> LabelSpace
     if not train_examples:
         raise UserError(f"{train_path} has no examples", fix="give a training file with labeled rows")
 
+    if kind.is_generation:  # no classes: every row needs its target text
+        for path, examples in [(train_path, train_examples)] + [
+                (_path(o, ["the dev data", "the test data"][min(i, 1)]), _examples(o)) for i, o in enumerate(others)]:
+            for example in examples:
+                if not (example.target or "").strip():
+                    raise UserError(f"line {example.line} of {path} has no target text",
+                                    fix="give every row a source and a target: src<TAB>tgt")
+        return LabelSpace(task, [])
     if kind.is_tagging:
         space = LabelSpace(task, _tag_names(_labels_of(task, train_examples, train_path)))
     elif kind.is_multilabel:

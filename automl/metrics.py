@@ -12,6 +12,7 @@ Every key is higher-is-better except those in `LOWER_IS_BETTER`.
   per type "f1/LOC", "precision/LOC", "recall/LOC", "support/LOC"; the counts entities_gold, entities_predicted,
   entities_correct (so scores of several test sets can be pooled) |
 | ABS-5 score | pearson, spearman, mse, mae (a constant prediction correlates 0.0, not NaN) |
+| ABS-7 | chrf, bleu, rouge_l, exact_match, each 0-1 (automl/generation_metrics.py: sacrebleu) |
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ def evaluate(task: str, labels: LabelSpace, golds: Sequence[Any], preds: Sequenc
     if not golds:
         raise ValueError("cannot evaluate on no examples")
     kind = task_type(task)
+    if kind.is_generation:
+        from automl.generation_metrics import generation_scores
+
+        return generation_scores([str(g) for g in golds], [str(p) for p in preds])
     if kind.is_tagging:
         return _sequence_labeling(golds, preds)
     if kind.is_multilabel:

@@ -155,7 +155,7 @@ def _show(pred: Any) -> str:
 
 def prediction_of(answer: dict[str, Any]) -> Any:
     """The prediction in the data's own terms (what `evaluate` scores) from an answer."""
-    for key, convert in (("label", str), ("labels", tuple), ("tags", tuple), ("score", float)):
+    for key, convert in (("label", str), ("labels", tuple), ("tags", tuple), ("score", float), ("text", str)):
         if key in answer:
             return convert(answer[key])
     raise ValueError(f"an answer without label, labels, tags or score: {sorted(answer)}")
@@ -183,7 +183,8 @@ def predict_file(model_dir: Path, data: Path, output: Path | None, batch_size: i
         sys.stdout.write(text)
     if labeled:
         stderr = Console(stderr=True)
-        unknown = _unknown_labels(model.labels.names, model.targets(examples)) if not model.labels.regression else []
+        unknown = ([] if model.labels.regression or model.labels.kind.is_generation
+                   else _unknown_labels(model.labels.names, model.targets(examples)))
         if unknown:
             stderr.print(f"no scores: the file's labels {', '.join(unknown[:5])} are not the model's "
                          f"({', '.join(model.labels.names[:10])})")

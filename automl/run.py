@@ -71,6 +71,10 @@ def pick_models(options: RunOptions, answers: Answers, notes: list[str]) -> list
     """--models as given, else the advisor's ladder, keeping what can run here without a network."""
     if options.models:
         return options.models
+    if answers.output == "free_text":  # ABS-7: the advisor's tiers are encoders; generation needs a decoder
+        from automl.models import SEQ2SEQ
+
+        return [SEQ2SEQ]
     ladder = recommend(answers).model_tiers
     chosen = [t.name for t in ladder if t.offline]
     skipped = [t.name for t in ladder if not t.offline]
@@ -84,6 +88,8 @@ def pick_models(options: RunOptions, answers: Answers, notes: list[str]) -> list
 
 def search_range(name: str) -> dict[str, Any]:
     tier = tiers().get(name)
+    if name == "seq2seq":  # ABS-7's encoder-decoder from scratch: its own block of search_spaces.toml
+        return dict(presets.load("search_spaces")["families"]["seq2seq"]["scratch"])
     if tier is None:  # a hub id or a local directory: treat as a base transformer
         return dict(presets.load("search_spaces")["families"]["transformer"]["base"])
     return tier.search_space()

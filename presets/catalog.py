@@ -24,7 +24,8 @@ import presets
 InputShape = Literal["one_text", "two_texts", "text_and_features", "passage_and_question"]
 OutputShape = Literal["one_class", "independent_labels", "similarity", "tag_per_token", "free_text", "span",
                       "sentence_probability", "several"]
-Metric = Literal["accuracy", "precision", "recall", "f1", "macro_f1", "micro_f1", "entity_f1", "pearson"]
+Metric = Literal["accuracy", "precision", "recall", "f1", "macro_f1", "micro_f1", "entity_f1", "pearson",
+                 "chrf", "bleu", "rouge_l"]
 Family = Literal["transformer", "bow", "cnn", "gru", "lstm"]
 Size = Literal["tiny", "base", "large", "scratch"]
 
@@ -103,6 +104,11 @@ class TaskType(BaseModel):
     def has_features(self) -> bool:
         """Numeric features go in beside the text."""
         return self.input == "text_and_features"
+
+    @property
+    def is_generation(self) -> bool:
+        """A free text comes out (ABS-7: translation, summaries, titles)."""
+        return self.output == "free_text"
 
     @property
     def has_labels(self) -> bool:

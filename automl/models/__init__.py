@@ -23,6 +23,7 @@ from presets.catalog import SCRATCH_FAMILIES, ModelTier, hub_cached, tier, tiers
 
 __all__ = ["MODEL_JSON", "SCRATCH_FAMILIES", "ModelSpec", "build_model", "load_model", "resolve_model"]
 
+SEQ2SEQ = "seq2seq"  # the from-scratch encoder-decoder's name and family (ABS-7)
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")  # owner/name
 
 
@@ -48,6 +49,8 @@ class ModelSpec:
 
 def resolve_model(name_or_path: str) -> ModelSpec:
     """A preset tier, a local directory or a hub id, as a `ModelSpec`; a UserError names the closest tier."""
+    if name_or_path == SEQ2SEQ:  # ABS-7's encoder-decoder built from the data (automl/models/seq2seq)
+        return ModelSpec(name=SEQ2SEQ, family=SEQ2SEQ, size="scratch")
     preset = tier(name_or_path)
     if preset is not None:
         return _from_preset(preset)
@@ -75,6 +78,13 @@ def build_model(spec: ModelSpec, labels: LabelSpace, train_examples: list[Exampl
         from automl.models.scratch import build_scratch
 
         return build_scratch(spec.family, labels, train_examples, language, max_length, **hparams)
+    if spec.family == SEQ2SEQ:
+        from automl.models.seq2seq import build_seq2seq
+
+        return build_seq2seq(labels, train_examples, language, max_length, **hparams)
+    if labels.kind.is_generation:
+        raise UserError(f"model {spec.name} cannot generate text: ABS-7 trains {SEQ2SEQ}",
+                        fix=f"use --models {SEQ2SEQ}")
     if spec.family != "transformer":
         raise UserError(f"model {spec.name} has family {spec.family!r}, which automl cannot build",
                         fix="use a transformer or one of " + ", ".join(sorted(SCRATCH_FAMILIES)))
@@ -113,6 +123,10 @@ def load_model(directory: str | Path) -> TaskModel:
         from automl.models.scratch import ScratchModel
 
         return ScratchModel.load(directory)
+    if family == SEQ2SEQ:
+        from automl.models.seq2seq import Seq2SeqModel
+
+        return Seq2SeqModel.load(directory)
     if family == "ensemble":
         from automl.models.ensemble import EnsembleModel
 
