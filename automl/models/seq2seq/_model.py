@@ -18,7 +18,7 @@ from advisor.dataset import Example
 from automl.models.base import MODEL_JSON, LabelSpace, Output, TaskModel
 from automl.models.seq2seq._decoding import beam_search
 from automl.models.seq2seq._net import NetShape, Seq2SeqNet
-from automl.models.seq2seq._units import BOS_ID, EOS_ID, PAD_ID, CharUnits
+from automl.models.seq2seq._units import BOS_ID, EOS_ID, PAD_ID, Units, split_units
 
 WEIGHTS_FILE = "model.safetensors"
 FAMILY = "seq2seq"
@@ -33,7 +33,7 @@ def _pad(rows: list[list[int]]) -> torch.Tensor:
 class Seq2SeqModel(TaskModel):
     family = FAMILY
 
-    def __init__(self, units: CharUnits, labels: LabelSpace, max_length: int, max_target_length: int,
+    def __init__(self, units: Units, labels: LabelSpace, max_length: int, max_target_length: int,
                  language: str, shape: NetShape | None = None, beam_size: int = 1) -> None:
         super().__init__()
         self.units, self.labels, self.language = units, labels, language
@@ -41,7 +41,7 @@ class Seq2SeqModel(TaskModel):
         self.net: Seq2SeqNet = Seq2SeqNet(len(units), shape or NetShape())
 
     def length(self, example: Example) -> int:
-        return min(len(example.text), self.max_length)
+        return min(len(split_units(example.text)), self.max_length)
 
     def collate(self, examples: list[Example], with_targets: bool = True) -> dict[str, torch.Tensor]:
         batch = {"src_ids": _pad([self.units.encode(e.text)[:self.max_length] for e in examples])}
@@ -95,7 +95,7 @@ class Seq2SeqModel(TaskModel):
         meta = {"family": FAMILY, "task": str(self.labels.task), "labels": self.labels.to_dict(),
                 "language": self.language, "max_length": self.max_length,
                 "max_target_length": self.max_target_length, "beam_size": self.beam_size,
-                "shape": self.net.shape.to_dict(), "chars": self.units.chars}
+                "shape": self.net.shape.to_dict(), "units": self.units.units}
         (directory / MODEL_JSON).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
@@ -103,7 +103,7 @@ class Seq2SeqModel(TaskModel):
         from safetensors.torch import load_file
 
         meta = json.loads((Path(directory) / MODEL_JSON).read_text(encoding="utf-8"))
-        model = cls(CharUnits(meta["chars"]), LabelSpace.from_dict(meta["labels"]), meta["max_length"],
+        model = cls(Units(meta["units"]), LabelSpace.from_dict(meta["labels"]), meta["max_length"],
                     meta["max_target_length"], meta["language"], NetShape(**meta["shape"]), meta["beam_size"])
         model.load_state_dict(load_file(str(Path(directory) / WEIGHTS_FILE)))
         model.eval()
@@ -112,10 +112,10 @@ class Seq2SeqModel(TaskModel):
 
 def build_seq2seq(labels: LabelSpace, train: list[Example], language: str, max_length: int,
                   beam_size: int = 1, **shape: Any) -> Seq2SeqModel:
-    """A fresh model whose characters come from the training sources and targets; generation stops at
+    """A fresh model whose units come from the training sources and targets; generation stops at
     1.5x the longest training target (an answer longer than any seen is a runaway, not an answer)."""
-    units = CharUnits.build([e.text for e in train] + [e.target or "" for e in train])
-    longest = max((len(e.target or "") for e in train), default=32)
+    units = Units.build([e.text for e in train] + [e.target or "" for e in train])
+    longest = max((len(split_units(e.target or "")) for e in train), default=32)
     net_shape = NetShape(**shape)
     max_target = min(net_shape.max_positions - 2, int(1.5 * longest) + 2)
     return Seq2SeqModel(units, labels, min(max_length, net_shape.max_positions), max_target, language, net_shape,
