@@ -37,6 +37,8 @@ def label_space(task: str, *datasets: Dataset | Sequence[Example]) -> LabelSpace
     if not train_examples:
         raise UserError(f"{train_path} has no examples", fix="give a training file with labeled rows")
 
+    if kind.is_language_model:  # no labels: each sentence is its own target
+        return LabelSpace(task, [])
     if kind.is_generation:  # no classes: every row needs its target text
         for path, examples in [(train_path, train_examples)] + [
                 (_path(o, ["the dev data", "the test data"][min(i, 1)]), _examples(o)) for i, o in enumerate(others)]:

@@ -13,6 +13,7 @@ Every key is higher-is-better except those in `LOWER_IS_BETTER`.
   entities_correct (so scores of several test sets can be pooled) |
 | ABS-5 score | pearson, spearman, mse, mae (a constant prediction correlates 0.0, not NaN) |
 | ABS-7 | chrf, bleu, rouge_l, exact_match, each 0-1 (automl/generation_metrics.py: sacrebleu) |
+| ABS-8 | perplexity, bits_per_char (pooled over every character and sentence end; automl/models/lm) |
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 from automl.models.base import LabelSpace
 from presets.catalog import task as task_type
 
-LOWER_IS_BETTER = frozenset({"mse", "mae", "hamming_loss", "loss"})
+LOWER_IS_BETTER = frozenset({"mse", "mae", "hamming_loss", "loss", "perplexity", "bits_per_char"})
 
 
 def default_metric(task: str, labels: LabelSpace | None = None) -> str:
@@ -45,6 +46,10 @@ def evaluate(task: str, labels: LabelSpace, golds: Sequence[Any], preds: Sequenc
     if not golds:
         raise ValueError("cannot evaluate on no examples")
     kind = task_type(task)
+    if kind.is_language_model:  # preds are SentenceScores (automl/models/lm); the golds are the texts
+        from automl.models.lm import perplexity
+
+        return perplexity(preds)
     if kind.is_generation:
         from automl.generation_metrics import generation_scores
 

@@ -155,6 +155,10 @@ def _show(pred: Any) -> str:
 
 def prediction_of(answer: dict[str, Any]) -> Any:
     """The prediction in the data's own terms (what `evaluate` scores) from an answer."""
+    if "log_prob" in answer:  # ABS-8: a sentence's score under the language model
+        from automl.models.lm import SentenceScore
+
+        return SentenceScore(float(answer["log_prob"]), int(answer["units"]))
     for key, convert in (("label", str), ("labels", tuple), ("tags", tuple), ("score", float), ("text", str)):
         if key in answer:
             return convert(answer[key])
@@ -184,6 +188,7 @@ def predict_file(model_dir: Path, data: Path, output: Path | None, batch_size: i
     if labeled:
         stderr = Console(stderr=True)
         unknown = ([] if model.labels.regression or model.labels.kind.is_generation
+                   or model.labels.kind.is_language_model
                    else _unknown_labels(model.labels.names, model.targets(examples)))
         if unknown:
             stderr.print(f"no scores: the file's labels {', '.join(unknown[:5])} are not the model's "

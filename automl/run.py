@@ -75,6 +75,10 @@ def pick_models(options: RunOptions, answers: Answers, notes: list[str]) -> list
         from automl.models import SEQ2SEQ
 
         return [SEQ2SEQ]
+    if answers.output == "sentence_probability":  # ABS-8: a causal language model, not the encoder ladder
+        from automl.models import CHAR_LM
+
+        return [CHAR_LM]
     ladder = recommend(answers).model_tiers
     chosen = [t.name for t in ladder if t.offline]
     skipped = [t.name for t in ladder if not t.offline]
@@ -88,6 +92,8 @@ def pick_models(options: RunOptions, answers: Answers, notes: list[str]) -> list
 
 def search_range(name: str) -> dict[str, Any]:
     tier = tiers().get(name)
+    if name == "char-lm":  # ABS-8's character language model: its own block of search_spaces.toml
+        return dict(presets.load("search_spaces")["families"]["char_lm"]["scratch"])
     if name == "seq2seq":  # ABS-7's encoder-decoder from scratch: its own block of search_spaces.toml
         return dict(presets.load("search_spaces")["families"]["seq2seq"]["scratch"])
     if tier is None:  # a hub id or a local directory: treat as a base transformer

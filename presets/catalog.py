@@ -25,7 +25,7 @@ InputShape = Literal["one_text", "two_texts", "text_and_features", "passage_and_
 OutputShape = Literal["one_class", "independent_labels", "similarity", "tag_per_token", "free_text", "span",
                       "sentence_probability", "several"]
 Metric = Literal["accuracy", "precision", "recall", "f1", "macro_f1", "micro_f1", "entity_f1", "pearson",
-                 "chrf", "bleu", "rouge_l"]
+                 "chrf", "bleu", "rouge_l", "perplexity"]
 Family = Literal["transformer", "bow", "cnn", "gru", "lstm"]
 Size = Literal["tiny", "base", "large", "scratch"]
 
@@ -104,6 +104,11 @@ class TaskType(BaseModel):
     def has_features(self) -> bool:
         """Numeric features go in beside the text."""
         return self.input == "text_and_features"
+
+    @property
+    def is_language_model(self) -> bool:
+        """A sentence's probability comes out (ABS-8): no labels, the text is its own target."""
+        return self.output == "sentence_probability"
 
     @property
     def is_generation(self) -> bool:

@@ -24,6 +24,7 @@ from presets.catalog import SCRATCH_FAMILIES, ModelTier, hub_cached, tier, tiers
 __all__ = ["MODEL_JSON", "SCRATCH_FAMILIES", "ModelSpec", "build_model", "load_model", "resolve_model"]
 
 SEQ2SEQ = "seq2seq"  # the from-scratch encoder-decoder's name and family (ABS-7)
+CHAR_LM = "char-lm"  # the from-scratch character language model's name and family (ABS-8)
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")  # owner/name
 
 
@@ -51,6 +52,8 @@ def resolve_model(name_or_path: str) -> ModelSpec:
     """A preset tier, a local directory or a hub id, as a `ModelSpec`; a UserError names the closest tier."""
     if name_or_path == SEQ2SEQ:  # ABS-7's encoder-decoder built from the data (automl/models/seq2seq)
         return ModelSpec(name=SEQ2SEQ, family=SEQ2SEQ, size="scratch")
+    if name_or_path == CHAR_LM:  # ABS-8's language model built from the data (automl/models/lm)
+        return ModelSpec(name=CHAR_LM, family=CHAR_LM, size="scratch")
     preset = tier(name_or_path)
     if preset is not None:
         return _from_preset(preset)
@@ -82,6 +85,13 @@ def build_model(spec: ModelSpec, labels: LabelSpace, train_examples: list[Exampl
         from automl.models.seq2seq import build_seq2seq
 
         return build_seq2seq(labels, train_examples, language, max_length, **hparams)
+    if spec.family == CHAR_LM:
+        from automl.models.lm import build_char_lm
+
+        return build_char_lm(labels, train_examples, language, max_length, **hparams)
+    if labels.kind.is_language_model:
+        raise UserError(f"model {spec.name} is not a language model: ABS-8 trains {CHAR_LM}",
+                        fix=f"use --models {CHAR_LM}")
     if labels.kind.is_generation:
         raise UserError(f"model {spec.name} cannot generate text: ABS-7 trains {SEQ2SEQ}",
                         fix=f"use --models {SEQ2SEQ}")
@@ -123,6 +133,10 @@ def load_model(directory: str | Path) -> TaskModel:
         from automl.models.scratch import ScratchModel
 
         return ScratchModel.load(directory)
+    if family == CHAR_LM:
+        from automl.models.lm import CharLM
+
+        return CharLM.load(directory)
     if family == SEQ2SEQ:
         from automl.models.seq2seq import Seq2SeqModel
 

@@ -35,6 +35,8 @@ def answer_batch(model: TaskModel, examples: Sequence[Example], forward: Forward
         logits = forward(batch) if forward is not None else model(**batch).logits
         decoded = model.decode(logits, batch)
     labels = model.labels
+    if labels.kind.is_language_model:  # ABS-8: each sentence's score
+        return [{"log_prob": s.log_prob, "units": s.units, "perplexity": s.perplexity} for s in decoded]
     if labels.kind.is_generation:  # ABS-7: the generated text
         return [{"text": str(text)} for text in decoded]
     if labels.kind.is_tagging:
