@@ -92,9 +92,18 @@ def build_model(spec: ModelSpec, labels: LabelSpace, train_examples: list[Exampl
     if labels.kind.is_language_model:
         raise UserError(f"model {spec.name} is not a language model: ABS-8 trains {CHAR_LM}",
                         fix=f"use --models {CHAR_LM}")
-    if labels.kind.is_generation:
-        raise UserError(f"model {spec.name} cannot generate text: ABS-7 trains {SEQ2SEQ}",
-                        fix=f"use --models {SEQ2SEQ}")
+    if labels.kind.is_generation:  # a transformers encoder-decoder (T5, BART, ...), else no decoder to train
+        from automl.models.seq2seq import HubSeq2SeqModel, is_encoder_decoder
+
+        try:
+            if spec.family == "transformer" and is_encoder_decoder(spec.source):
+                return HubSeq2SeqModel.from_pretrained(spec.source, labels, max_length, language, train_examples)
+        except OSError as error:
+            raise (_needs_network(spec.name, spec.source) if not spec.local else
+                   UserError(f"cannot read model {spec.name} from {spec.source}: {error}",
+                             fix="give a folder with config.json, the weights and the tokenizer files")) from error
+        raise UserError(f"model {spec.name} cannot generate text: it is no encoder-decoder",
+                        fix=f"use --models {SEQ2SEQ}, or an encoder-decoder (T5, BART: AutoModelForSeq2SeqLM)")
     if spec.family != "transformer":
         raise UserError(f"model {spec.name} has family {spec.family!r}, which automl cannot build",
                         fix="use a transformer or one of " + ", ".join(sorted(SCRATCH_FAMILIES)))
@@ -141,6 +150,10 @@ def load_model(directory: str | Path) -> TaskModel:
         from automl.models.seq2seq import Seq2SeqModel
 
         return Seq2SeqModel.load(directory)
+    if family == "hub-seq2seq":
+        from automl.models.seq2seq import HubSeq2SeqModel
+
+        return HubSeq2SeqModel.load(directory)
     if family == "ensemble":
         from automl.models.ensemble import EnsembleModel
 
