@@ -57,11 +57,13 @@ def predict(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write predictions; default stdout.")] = None,
     batch_size: Annotated[int, typer.Option(min=1)] = 32,
     output_format: Annotated[str | None, typer.Option("--format", help="tsv (input, prediction, probabilities as JSON) or jsonl (the answers `automl serve` gives); default: jsonl for a .jsonl --output, else tsv.")] = None,
+    beam: Annotated[int | None, typer.Option(min=1, help="Generation (ABS-7): beam size; 1 is greedy; default the model's own (greedy, as its dev scores were).")] = None,
+    max_new_tokens: Annotated[int | None, typer.Option(min=1, help="Generation (ABS-7): the longest answer in units; default 1.5x the longest training target.")] = None,
 ) -> None:
     """Run a saved model over a file and write its predictions with their probabilities."""
     from automl.predict import predict_file
 
-    predict_file(model, data, output, batch_size, console, output_format)
+    predict_file(model, data, output, batch_size, console, output_format, beam=beam, max_new_tokens=max_new_tokens)
 
 
 @app.command()

@@ -166,7 +166,8 @@ def prediction_of(answer: dict[str, Any]) -> Any:
 
 
 def predict_file(model_dir: Path, data: Path, output: Path | None, batch_size: int, console: Console,
-                 output_format: str | None = None) -> None:
+                 output_format: str | None = None, *, beam: int | None = None, max_new_tokens: int | None = None
+                 ) -> None:
     from automl.metrics import evaluate
     from automl.models import load_model
     from automl.serve.outputs import answers as answer_all
@@ -176,6 +177,9 @@ def predict_file(model_dir: Path, data: Path, output: Path | None, batch_size: i
         raise UserError(f"unknown output format {fmt!r}", fix="use --format tsv or --format jsonl")
     model = load_model(model_dir)
     task = model.labels.task
+    if model.labels.kind.is_generation:  # decoding options of a generator (automl/models/seq2seq)
+        setattr(model, "beam_size", beam or getattr(model, "beam_size", 1))  # noqa: B010 - no TaskModel field
+        setattr(model, "max_target_length", max_new_tokens or getattr(model, "max_target_length", 64))  # noqa: B010
     examples, labeled = read_inputs(data, task)
     got = answer_all(model, examples, batch_size=batch_size)
     preds = [prediction_of(a) for a in got]

@@ -19,6 +19,7 @@ from automl.labels import label_space
 from automl.metrics import evaluate
 from automl.models import build_model, load_model, resolve_model
 from automl.models.seq2seq import Seq2SeqModel, beam_search, greedy_search
+from automl.models.seq2seq._units import split_units
 from automl.serve.outputs import answers
 from automl.training import TrialConfig, predict, run_trial
 
@@ -99,6 +100,11 @@ def test_saved_model_answers_with_text_through_predict_and_serve(tmp_path: Path)
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert [r["text"] for r in rows] == before[:3] and all("line" in r for r in rows)
+    beamed = CliRunner().invoke(app, ["predict", "--model", str(tmp_path / "m"), "--data", str(tmp_path / "in.txt"),
+                                      "--format", "jsonl", "--beam", "3", "--max-new-tokens", "2"])
+    assert beamed.exit_code == 0, beamed.output
+    texts = [json.loads(line)["text"] for line in beamed.stdout.splitlines() if line.startswith("{")]
+    assert len(texts) == 3 and all(len(split_units(t)) <= 2 for t in texts)
 
 
 @pytest.mark.slow
