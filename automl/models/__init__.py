@@ -89,9 +89,13 @@ def build_model(spec: ModelSpec, labels: LabelSpace, train_examples: list[Exampl
         from automl.models.lm import build_char_lm
 
         return build_char_lm(labels, train_examples, language, max_length, **hparams)
-    if labels.kind.is_language_model:
-        raise UserError(f"model {spec.name} is not a language model: ABS-8 trains {CHAR_LM}",
-                        fix=f"use --models {CHAR_LM}")
+    if labels.kind.is_language_model:  # a pretrained causal LM (GPT-2 and kin) from a folder or the hub
+        if spec.family != "transformer":
+            raise UserError(f"model {spec.name} is not a language model: ABS-8 trains {CHAR_LM} or a causal LM",
+                            fix=f"use --models {CHAR_LM}, or a folder or hub id of a causal language model")
+        from automl.models.lm import CausalLM
+
+        return CausalLM.from_pretrained(spec.source, labels, max_length, language)
     if labels.kind.is_generation:  # a transformers encoder-decoder (T5, BART, ...), else no decoder to train
         from automl.models.seq2seq import HubSeq2SeqModel, is_encoder_decoder
 
@@ -146,6 +150,10 @@ def load_model(directory: str | Path) -> TaskModel:
         from automl.models.lm import CharLM
 
         return CharLM.load(directory)
+    if family == "causal-lm":
+        from automl.models.lm import CausalLM
+
+        return CausalLM.load(directory)
     if family == SEQ2SEQ:
         from automl.models.seq2seq import Seq2SeqModel
 
