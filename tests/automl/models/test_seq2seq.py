@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from automl.models import build_model, load_model, resolve_model
 from automl.models.seq2seq import Seq2SeqModel, beam_search, greedy_search
 from automl.models.seq2seq._units import split_units
 from automl.serve.outputs import answers
+from automl.serve.server import start_server
 from automl.training import TrialConfig, predict, run_trial
 
 SMALL = {"d_model": 64, "heads": 2, "encoder_layers": 1, "decoder_layers": 1, "feed_forward": 128}
@@ -94,6 +96,15 @@ def test_saved_model_answers_with_text_through_predict_and_serve(tmp_path: Path)
     loaded = load_model(tmp_path / "m")
     assert predict(loaded, test[:6]) == before
     assert [a["text"] for a in answers(loaded, test[:6])] == before
+    server, _ = start_server(loaded)  # loopback, any free port
+    try:
+        body = json.dumps({"texts": [e.text for e in test[:2]]}).encode()
+        request = urllib.request.Request(server.url + "/predict", data=body, method="POST")
+        with urllib.request.urlopen(request, timeout=60) as response:
+            assert json.loads(response.read())["predictions"] == [{"text": t} for t in before[:2]]
+    finally:
+        server.shutdown()
+        server.server_close()
     (tmp_path / "in.txt").write_text("\n".join(e.text for e in test[:3]) + "\n", encoding="utf-8")
     result = CliRunner().invoke(app, ["predict", "--model", str(tmp_path / "m"), "--data", str(tmp_path / "in.txt"),
                                       "--format", "jsonl"])
