@@ -52,8 +52,11 @@ def score_and_time(model: TaskModel, splits: Splits, labels: LabelSpace) -> tupl
     from automl.metrics import evaluate
     from automl.serving import measure_qps
     from automl.training import predict
+    from automl.training.inference import class_probabilities, ranks_classes
 
-    scores = evaluate(splits.task, labels, model.targets(splits.test), predict(model, splits.test, batch_size=64))
+    probabilities = class_probabilities(model, splits.test) if ranks_classes(model) else None  # ABS-4: AUC
+    scores = evaluate(splits.task, labels, model.targets(splits.test), predict(model, splits.test, batch_size=64),
+                      probabilities)
     return scores, Qps.measured(measure_qps(model, splits.test, batch_size=32))
 
 

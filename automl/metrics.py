@@ -14,6 +14,7 @@ Every key is higher-is-better except those in `LOWER_IS_BETTER`.
 | ABS-5 score | pearson, spearman, mse, mae (a constant prediction correlates 0.0, not NaN) |
 | ABS-7 | chrf, bleu, rouge_l, exact_match, each 0-1 (automl/generation_metrics.py: sacrebleu) |
 | ABS-8 | perplexity, bits_per_char (pooled over every character and sentence end; automl/models/lm) |
+| ABS-4 (given `probabilities`) | the classification keys, and auc (binary: of the second class; more: macro one-vs-rest) |
 """
 
 from __future__ import annotations
@@ -39,8 +40,10 @@ def higher_is_better(metric: str) -> bool:
     return metric.split("/")[0] not in LOWER_IS_BETTER
 
 
-def evaluate(task: str, labels: LabelSpace, golds: Sequence[Any], preds: Sequence[Any]) -> dict[str, float]:
-    """Metrics comparing predictions with gold answers, both as `TaskModel.decode` returns them."""
+def evaluate(task: str, labels: LabelSpace, golds: Sequence[Any], preds: Sequence[Any],
+             probabilities: Sequence[Sequence[float]] | None = None) -> dict[str, float]:
+    """Metrics comparing predictions with gold answers, both as `TaskModel.decode` returns them; with each
+    example's class `probabilities` (a classifier's), its AUC too."""
     if len(golds) != len(preds):
         raise ValueError(f"golds and preds must be as long as each other, but got {len(golds)=} and {len(preds)=}.")
     if not golds:
@@ -60,7 +63,28 @@ def evaluate(task: str, labels: LabelSpace, golds: Sequence[Any], preds: Sequenc
         return _multi_label(labels, golds, preds)
     if labels.regression:
         return _regression(golds, preds)
-    return _classification(labels, golds, preds)
+    out = _classification(labels, golds, preds)
+    if probabilities is not None:
+        out["auc"] = roc_auc(labels, golds, probabilities)
+    return out
+
+
+def roc_auc(labels: LabelSpace, golds: Sequence[Any], probabilities: Sequence[Sequence[float]]) -> float:
+    """scikit-learn's ROC AUC: of the second class for two (the positive one, as for f1), macro one-vs-rest
+    over the classes present in `golds` for more; 0.5 (a coin's) when `golds` hold one class only."""
+    from sklearn.metrics import roc_auc_score
+
+    names = list(labels.names)
+    present = sorted({names.index(g) for g in golds})
+    if len(present) < 2:
+        return 0.5
+    if len(names) == 2:
+        return float(roc_auc_score([names.index(g) for g in golds], [row[1] for row in probabilities]))
+    # one-vs-rest over the classes dev or test holds; sklearn wants their scores renormalised to sum to 1
+    rows = [[row[j] for j in present] for row in probabilities]
+    rows = [[x / (sum(r) or 1.0) for x in r] for r in rows]
+    return float(roc_auc_score([present.index(names.index(g)) for g in golds], rows, multi_class="ovr",
+                               average="macro"))
 
 
 def _classification(labels: LabelSpace, golds: Sequence[Any], preds: Sequence[Any]) -> dict[str, float]:

@@ -95,7 +95,7 @@ def render_report(r: RunReport | DistillReport, console: Console) -> None:
         style = "bold green" if t.params == r.best_params and t.state == "COMPLETE" else None
         table.add_row(*cells, style=style)
     console.print(table)
-    headline = {k: v for k, v in r.test.items() if k in (r.metric, "accuracy", "macro_f1", "entity_f1", "micro_f1")}
+    headline = {k: v for k, v in r.test.items() if k in (r.metric, "accuracy", "auc", "macro_f1", "entity_f1", "micro_f1")}
     console.print(f"[bold]best:[/] {r.model.name} → test {_fmt(headline)} (all metrics in report.json)")
     console.print(f"[bold]serving:[/] {r.qps.batch_1:.1f} QPS at batch 1, {r.qps.batch_32:.1f} at batch 32 "
                   f"({r.qps.device}, {r.qps.threads or '?'} threads)")

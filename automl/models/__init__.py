@@ -116,6 +116,10 @@ def build_model(spec: ModelSpec, labels: LabelSpace, train_examples: list[Exampl
         raise ValueError(f"transformer hparams are dropout and attention_dropout, but got {sorted(unknown)}.")
     from automl.models.transformer import TransformerModel
 
+    if labels.kind.has_features:  # ABS-4: the training features' mean and std, for the fusion head
+        from automl.models.transformer._features import feature_stats
+
+        hparams = {**hparams, "feature_stats": feature_stats(train_examples)}
     try:
         model = TransformerModel.from_pretrained(spec.source, labels, max_length, language, **hparams)
     except OSError as error:

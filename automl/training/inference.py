@@ -62,16 +62,30 @@ def predict_logits(model: TaskModel, examples: Sequence[Example], batch_size: in
     return torch.stack(rows) if rows else torch.empty(0)
 
 
+def ranks_classes(model: TaskModel) -> bool:
+    """Whether the task reports a ranking score (AUC) from class probabilities: ABS-4, whose metric note
+    in presets/tasks.toml names AUC for rare clicks."""
+    return model.labels.kind.has_features and not model.labels.regression
+
+
+def class_probabilities(model: TaskModel, examples: Sequence[Example], batch_size: int = 64) -> list[list[float]]:
+    """Each example's softmax over the classes, in the order of `examples`."""
+    return predict_logits(model, examples, batch_size).softmax(-1).tolist()
+
+
 def dev_metrics(model: TaskModel, dev: Sequence[Example], batch_size: int, bf16: bool,
                 lengths: Sequence[int]) -> dict[str, float]:
     """Every metric of the task on `dev`, plus the mean dev loss as "loss"."""
     preds: list[Any] = [None] * len(dev)
+    ranked = ranks_classes(model)
+    probs: list[Any] = [None] * len(dev)
     loss_sum = 0.0
     for indices, batch, logits, loss in inference_batches(model, dev, batch_size, bf16, True, lengths):
-        for i, prediction in zip(indices, model.decode(logits, batch), strict=True):
-            preds[i] = prediction
+        rows = logits.float().softmax(-1).tolist() if ranked else [None] * len(indices)
+        for i, prediction, row in zip(indices, model.decode(logits, batch), rows, strict=True):
+            preds[i], probs[i] = prediction, row
         loss_sum += (loss or 0.0) * len(indices)
-    scores = evaluate(model.labels.task, model.labels, model.targets(list(dev)), preds)
+    scores = evaluate(model.labels.task, model.labels, model.targets(list(dev)), preds, probs if ranked else None)
     scores["loss"] = loss_sum / len(dev)
     return scores
 

@@ -166,7 +166,7 @@ class ScratchModel(ScratchEncoding, TaskModel):
             v = self._represent(batch, "_b")
             rep = torch.cat([rep, v, (rep - v).abs(), rep * v], dim=1)
         if "features" in batch:
-            rep = torch.cat([rep, batch["features"]], dim=1)
+            rep = torch.cat([rep, batch["features"].to(rep.dtype)], dim=1)  # a bf16 serving copy: its dtype
         logits = self.head(rep).float()  # losses and decoding in fp32 under bf16 autocast
         y = batch.get("labels")
         loss = None

@@ -25,6 +25,7 @@ from automl.models.transformer._encoding import (
     text_length,
     word_length,
 )
+from automl.models.transformer._features import FeatureHead, features_tensor, text_head_overrides
 from automl.models.transformer._first_token import cast_attention_input_once, top_layer_on_first_token
 from automl.models.transformer._hub import auto_class, head_shape, load_tokenizer, quiet_transformers
 
@@ -35,9 +36,13 @@ class TransformerModel(TaskModel):
     family = "transformer"
 
     def __init__(self, network: Any, tokenizer: Any, labels: LabelSpace, max_length: int,
-                 language: str = "", source: str = "") -> None:
+                 language: str = "", source: str = "", feature_stats: dict[str, list[float]] | None = None) -> None:
         super().__init__()
         self.network = network
+        # ABS-4: numeric features join the text vector before the classes (_features.py)
+        self.fusion = FeatureHead(feature_stats, len(labels.names)) if labels.kind.has_features and feature_stats else None
+        if labels.kind.has_features and self.fusion is None:
+            raise ValueError("an ABS-4 transformer needs its training features' statistics (feature_stats).")
         self.tokenizer = tokenizer
         self.labels = labels
         limit = getattr(network.config, "max_position_embeddings", None) or max_length
@@ -61,7 +66,8 @@ class TransformerModel(TaskModel):
     @classmethod
     def from_pretrained(cls, source: str, labels: LabelSpace, max_length: int, language: str = "", *,
                         dropout: float | None = None, attention_dropout: float | None = None,
-                        local_files_only: bool = False) -> TransformerModel:
+                        local_files_only: bool = False,
+                        feature_stats: dict[str, list[float]] | None = None) -> TransformerModel:
         """A fresh task head on a pretrained encoder (a local folder or a hub id).
 
         `dropout` sets the hidden and classifier dropout, `attention_dropout` the attention one; None keeps
@@ -76,6 +82,8 @@ class TransformerModel(TaskModel):
             "id2label": {i: n for i, n in enumerate(labels.names)} if labels.names else {0: "score"},
             "label2id": {n: i for i, n in enumerate(labels.names)} if labels.names else {"score": 0},
         }
+        if labels.kind.has_features:
+            overrides.update(text_head_overrides())
         with quiet_transformers():
             config = AutoConfig.from_pretrained(source, local_files_only=local_files_only)
             for key, value in overrides.items():
@@ -92,7 +100,8 @@ class TransformerModel(TaskModel):
                                                          ignore_mismatched_sizes=True,
                                                          local_files_only=local_files_only)
             tokenizer = load_tokenizer(AutoTokenizer, source, labels, local_files_only)
-        return cls(network, tokenizer, labels, max_length, language=language, source=source)
+        return cls(network, tokenizer, labels, max_length, language=language, source=source,
+                   feature_stats=feature_stats)
 
     # -- TaskModel ---------------------------------------------------------------------------------------
 
@@ -140,6 +149,8 @@ class TransformerModel(TaskModel):
         if self.labels.kind.is_tagging:
             return collate_words(self.tokenizer, examples, self.max_length, self._index, with_targets)
         batch = collate_texts(self.tokenizer, examples, self.max_length)
+        if self.fusion is not None:
+            batch["features"] = features_tensor(examples, self.fusion.width)
         if with_targets:
             batch["labels"] = sequence_targets(self.labels, self._index, examples)
         return batch
@@ -148,6 +159,8 @@ class TransformerModel(TaskModel):
         inputs = {k: batch[k] for k in INPUT_KEYS if k in batch}
         with self._top_layer_on_first_token():
             logits = self.network(**inputs).logits
+        if self.fusion is not None:
+            logits = self.fusion(logits, batch["features"])
         if self.labels.regression:
             logits = logits.squeeze(-1)
         targets = batch.get("labels")
@@ -194,6 +207,9 @@ class TransformerModel(TaskModel):
             "language": self.language,
             "source": self.source,
         }
+        if self.fusion is not None:
+            self.fusion.save(directory)
+            meta["feature_stats"] = self.fusion.stats
         (directory / MODEL_JSON).write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
     @classmethod
@@ -209,5 +225,8 @@ class TransformerModel(TaskModel):
         with quiet_transformers():
             network = auto_class(labels).from_pretrained(str(directory), dtype=torch.float32, local_files_only=True)
             tokenizer = load_tokenizer(AutoTokenizer, str(directory), labels, True)
-        return cls(network, tokenizer, labels, int(meta["max_length"]), language=meta.get("language", ""),
-                   source=meta.get("source", ""))
+        model = cls(network, tokenizer, labels, int(meta["max_length"]), language=meta.get("language", ""),
+                    source=meta.get("source", ""), feature_stats=meta.get("feature_stats"))
+        if model.fusion is not None:
+            model.fusion.load_weights(directory)
+        return model
