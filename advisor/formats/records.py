@@ -19,6 +19,12 @@ def read_records(records: list[Record], fmt: str, ctx: ReadContext) -> Dataset:
     keys: list[str] = []
     for _, r in records[:50]:
         keys.extend(k for k in r if k not in keys)
+    if {"entities", "relations"} <= {k.strip().lower() for k in keys}:
+        # ABS-10's format (presets/tasks.toml): read as anything else, its relation dicts became one label string
+        raise ctx.error(records[0][0], "entity-relation records (text, entities, relations): the ABS-10 format, "
+                        "which is two tasks, not one label",
+                        "decompose it (SPLIT-2): the entities as sequence labeling (ABS-6) and the relations "
+                        "as classification (ABS-1), one file each")
     return build(records, roles_of(keys, ctx), fmt, ctx, None)
 
 
