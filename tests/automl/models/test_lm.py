@@ -112,3 +112,21 @@ def test_sentence_score_prints_log_prob_and_perplexity() -> None:
     s = SentenceScore(log_prob=-2 * math.log(4), units=2)
     assert s.perplexity == pytest.approx(4.0)
     assert str(s) == f"log_prob {-2 * math.log(4):.4f} perplexity 4.0000"
+
+
+def test_automl_run_trains_char_lm_and_minimises_perplexity(tmp_path: Path) -> None:
+    import json
+
+    import optuna
+
+    data = tmp_path / "lm.txt"
+    data.write_text("".join(f"<s> {e.text} <e>\n" for e in sentences()[:200]), encoding="utf-8")
+    result = CliRunner().invoke(app, ["run", "--data", str(data), "--trials", "1", "--epochs", "1",
+                                      "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "run" / "report.json").read_text(encoding="utf-8"))
+    assert report["task"] == "ABS-8" and report["metric"] == "perplexity"
+    assert report["model"]["family"] == "char-lm"
+    assert 1 < report["test"]["perplexity"] < 5000
+    study = optuna.load_study(study_name=None, storage=f"sqlite:///{tmp_path / 'run' / 'study.db'}")
+    assert study.direction == optuna.study.StudyDirection.MINIMIZE
