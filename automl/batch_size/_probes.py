@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from automl.models.base import TaskModel
 
 DEFAULT_BUDGET_SHARE = 0.5  # of available RAM on CPU: the rest stays for the OS, data and a second job
-CPU_MEASURES = ("tensors", "resident")
+# "tensors": the profiler's exact tensor peak; "resident": the resident peak, with the tensor peak logged;
+# "resident-only": the resident peak without the profiler (see CpuPeakMeter: its records cost memory and time).
+CPU_MEASURES = ("tensors", "resident", "resident-only")
 RAM_LIMIT_SHARE = 0.9  # of available RAM: a probe that grows the process more than this fails outright
 
 
@@ -205,12 +207,12 @@ class TorchProbe:
             peak = int(torch.cuda.max_memory_allocated(self.device))
             reserved = int(torch.cuda.max_memory_reserved(self.device))
             return peak, None, f"allocated {format_bytes(peak)}, reserved {format_bytes(reserved)}"
-        with CpuPeakMeter() as meter:
+        with CpuPeakMeter(profile=self.cpu_measure != "resident-only") as meter:
             self._steps(size, self.steps)
         tensors, resident = meter.tensor_bytes, meter.resident_bytes
         figures = f"resident +{format_bytes(resident)} ({meter.method})"
         if tensors is None:
-            return resident, resident, f"{figures}, no tensor figure from the profiler"
+            return resident, resident, figures + ("" if not meter.profile else ", no tensor figure from the profiler")
         figures = f"tensors {format_bytes(tensors)}, {figures}"
         return (tensors if self.cpu_measure == "tensors" else resident), resident, figures
 
