@@ -16,7 +16,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
@@ -90,6 +90,27 @@ def server(browser_ready: None, real_run: Path, tmp_path: Path) -> Iterator[str]
         log.close()
 
 
+def _start_chrome(webdriver: Any, service_type: Any, options: Any, tmp_path: Path) -> WebDriver:
+    """Start chromedriver (never Selenium Manager's download), with up to three tries.
+
+    One CI run saw chromedriver die at start with SIGTRAP (status -5) on a busy machine; a second start is the
+    cheap cure, and the driver's own log goes into the failure so a lasting cause is readable.
+    """
+    from selenium.common.exceptions import WebDriverException
+
+    log = tmp_path / "chromedriver.log"
+    for attempt in range(3):
+        try:
+            service = service_type(CHROMEDRIVER, log_output=str(log), service_args=["--verbose"])
+            return cast("WebDriver", webdriver.Chrome(service=service, options=options))
+        except WebDriverException as error:
+            if attempt == 2:
+                tail = log.read_text(errors="replace")[-4000:] if log.exists() else "(no chromedriver log)"
+                raise AssertionError(f"chromedriver did not start 3 times: {error}\n{tail}") from error
+            time.sleep(2 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
 @pytest.fixture
 def driver(browser_ready: None, tmp_path: Path) -> Iterator[WebDriver]:
     from selenium import webdriver
@@ -101,7 +122,7 @@ def driver(browser_ready: None, tmp_path: Path) -> Iterator[WebDriver]:
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage", "--window-size=1400,1800", f"--user-data-dir={tmp_path / 'chromium'}"):
         options.add_argument(flag)
-    drv = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)  # no Selenium Manager download
+    drv = _start_chrome(webdriver, Service, options, tmp_path)
     drv.set_page_load_timeout(WAIT_S)
     try:
         yield drv
