@@ -36,8 +36,15 @@ def run(
     epochs: Annotated[int | None, typer.Option(min=1, help="Epochs per trial; default per model family.")] = None,
     max_batch: Annotated[int | None, typer.Option(min=1, help="Largest batch size to probe and search; default per model family.")] = None,
     ensemble: Annotated[int, typer.Option(min=1, help="Keep the best N trials' models and try an ensemble of them (classification); 1: no ensemble.")] = 5,
+    nproc: Annotated[int, typer.Option(min=1, help="Train each trial data-parallel on N processes of this machine (torchrun, DDP: Gloo on CPU, NCCL one GPU each); batch sizes are per process.")] = 1,
 ) -> None:
     """Sweep models, learning rate and batch size on your data; save the best model and a report."""
+    if nproc > 1:  # the same command under torchrun (automl/distributed.py)
+        import sys
+
+        from automl.distributed import launch, without_nproc
+
+        raise typer.Exit(launch(nproc, without_nproc(sys.argv[1:])))
     from automl.run import RunOptions
     from automl.run import run as run_sweep
 

@@ -13,7 +13,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
@@ -25,6 +25,9 @@ from automl.results import RunReport
 from automl.splits import Splits, load_splits
 from presets.catalog import SCRATCH_FAMILIES, tiers
 from presets.catalog import task as task_type
+
+if TYPE_CHECKING:
+    from automl.training.ddp import Group
 
 
 @dataclass
@@ -125,14 +128,20 @@ def storage_url(options: RunOptions) -> str:
 
 def run(options: RunOptions, console: Console) -> RunReport | None:
     """One sweep into --out under its lock, with the options it was made with (automl/run_guard.py).
-    None when this is a worker of a shared study and another worker writes the report."""
+    None when this is a worker of a shared study and another worker writes the report. Under torchrun
+    rank 0 is the sweep and the other ranks train its trials beside it (automl/distributed.py)."""
+    from automl.distributed import follow, joined
     from automl.run_guard import guarded
 
-    with guarded(options.out, options, storage_url(options)):
-        return sweep(options, console)
+    with joined() as group:
+        if group is not None and not group.leader:
+            follow(group)
+            return None
+        with guarded(options.out, options, storage_url(options)):
+            return sweep(options, console, group)
 
 
-def sweep(options: RunOptions, console: Console) -> RunReport | None:
+def sweep(options: RunOptions, console: Console, group: Group | None = None) -> RunReport | None:
     import optuna
 
     from automl.batch_size import tune_batch_size
@@ -162,6 +171,8 @@ def sweep(options: RunOptions, console: Console) -> RunReport | None:
                   f"metric {metric}; device {dev_name}")
     for note in notes:
         console.print(f"[dim]note: {note}[/]")
+    if group is not None:
+        console.print(f"[dim]data-parallel: {group.world} processes ({group.backend}); batch sizes are per process[/]")
 
     candidates: dict[str, Candidate] = {}
     probe_logs: dict[str, Any] = {}
@@ -194,7 +205,7 @@ def sweep(options: RunOptions, console: Console) -> RunReport | None:
         ctx = SweepContext(task=splits.task, labels=labels, train=splits.train, dev=splits.dev, language=splits.language,
                            max_lengths=max_lengths, metric=metric, candidates=candidates, models_dir=options.out / "models",
                            seed=options.seed, deadline=deadline, device=dev_name, on_step=progress.step,
-                           keep=max(1, options.ensemble))
+                           keep=max(1, options.ensemble), group=group)
         ran = run_study(study, ctx, options.trials, None if deadline is None else deadline - time.time(),
                         callbacks=[progress.trial_done])
     if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials):

