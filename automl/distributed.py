@@ -16,9 +16,10 @@ exits, and torchrun ends the rest; the same command resumes the study (automl/sw
 
 from __future__ import annotations
 
+import logging
 import os
-import subprocess
 import sys
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -128,14 +129,28 @@ def follow(group: Group) -> int:
 
 
 def launch(nproc: int, argv: Sequence[str]) -> int:
-    """`automl run --nproc N ...`: the same command under torchrun on this machine (`--standalone`: a
-    free port, no rendezvous server), each process without --nproc; returns torchrun's exit code."""
+    """`automl run --nproc N ...`: the same command on N processes of this machine, as `torchrun --standalone`
+    starts them (a free port, no rendezvous server), each without --nproc. Returns the exit code of the
+    first rank that failed (2 for a user error, whose message that rank printed), else 0; torchrun's own
+    summary of a failure, a traceback, is not printed."""
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.launcher.api import LaunchConfig, elastic_launch
+
     if launched():
         raise UserError("--nproc was given to a process that torchrun already started.",
                         "Use either `torchrun --nproc-per-node N -m automl run ...` or `automl run --nproc N ...`, not both.")
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
-               "-m", "automl", *argv]
-    return subprocess.call(command)
+    config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=nproc, run_id=str(uuid.uuid4()),
+                          rdzv_backend="c10d", rdzv_endpoint="localhost:0", max_restarts=0)
+    logging.getLogger("torch.distributed.elastic").setLevel(logging.CRITICAL)  # this process only launches
+    try:
+        elastic_launch(config, sys.executable)("-m", "automl", *argv)
+    except ChildFailedError as exc:
+        rank, first = min(exc.failures.items(), key=lambda item: item[1].timestamp)
+        if first.exitcode != 2:  # a user error said what it was; anything else gets a line here
+            print(f"automl run --nproc {nproc}: rank {rank} failed with exit code {first.exitcode} "
+                  "(its output is above); the other ranks were stopped.", file=sys.stderr)
+        return first.exitcode if first.exitcode > 0 else 128 - first.exitcode  # a signal: 128 + its number
+    return 0
 
 
 def without_nproc(argv: Sequence[str]) -> list[str]:
