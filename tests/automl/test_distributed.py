@@ -66,6 +66,23 @@ def test_two_gloo_ranks_train_one_trial_to_the_same_weights(tmp_path: Path, mode
         assert [step for _, step in lead["reports"]] == [4, 8]
 
 
+def test_a_rank_that_fails_mid_step_breaks_the_group_on_every_rank(tmp_path: Path) -> None:
+    torchrun(2, "trial", str(tmp_path), "break")
+    lead, follower = ranks(tmp_path, 2)
+    assert follower["raised"] == "GroupBroken" and "a failure inside a step" in follower["message"]
+    # rank 0 waited in the step's all-reduce until the follower's process closed its connections
+    assert lead["raised"] == "GroupBroken" and lead["broken"] and follower["broken"]
+
+
+def test_nproc_user_error_is_one_message_and_exit_2(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("WORLD_SIZE", None)
+    done = subprocess.run([sys.executable, "-m", "automl", "run", "--nproc", "2", "--data", str(tmp_path / "missing.tsv"),
+                           "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "no such file" in done.stdout + done.stderr and "Traceback" not in done.stdout + done.stderr
+
+
 def sweep_args(out: Path) -> list[str]:
     return ["run", "--data", str(DATA), "--models", "bow", "--trials", "2", "--budget-minutes", "3", "--out", str(out),
             "--ensemble", "1", "--epochs", "2", "--max-batch", "16"]
