@@ -8,6 +8,7 @@
 - `optimizer`: `trial_optimizer`, the warmup + linear schedule, the clipped parameters.
 - `precision`: bf16 availability and autocast.  `device`: device, threads, the trial's seeded random state.
 - `checkpoint`: the best weights written atomically.
+- `ddp`: a data-parallel trial's process `Group` (DDP wrap, batch shards, rank 0's decisions to the others).
 """
 
 from advisor.steps import step_plan

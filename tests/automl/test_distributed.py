@@ -3,6 +3,7 @@ processes on the CPU (tests/automl/ddp_worker.py is what each rank runs), and th
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import sqlite3
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from automl.distributed import without_nproc
+from automl.models import load_model
 from automl.training.ddp import Group
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
@@ -28,6 +30,14 @@ def torchrun(nproc: int, *args: str, timeout: float = 240) -> subprocess.Complet
                            str(WORKER), *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
     return done
+
+
+def worker() -> Any:
+    spec = importlib.util.spec_from_file_location("ddp_worker", WORKER)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def ranks(logdir: Path, world: int) -> list[dict[str, Any]]:
@@ -104,6 +114,9 @@ def test_a_sweep_on_two_gloo_processes(tmp_path: Path) -> None:
     for mine, theirs in zip(lead["trials"], follower["trials"], strict=True):
         assert mine == theirs and mine["grouped"]  # the same parameters, steps and final weights
     assert finished_trials(out) == [("COMPLETE", 0), ("COMPLETE", 1)]
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    best = int(Path(report["model"]["dir"]).name.removeprefix("trial-"))
+    assert worker().digest(load_model(Path(report["model"]["dir"]))) == lead["trials"][best]["digest"]  # saved as trained
     assert (out / "report.json").is_file() and any("report.json" in w for w in lead["writes"])
     assert follower["writes"] == []  # only rank 0 writes: models, study, report
 
