@@ -19,6 +19,7 @@ console = Console()
 @app.command()
 @user_errors
 def run(
+    ctx: typer.Context,
     data: Annotated[Path, typer.Option("--data", help="Training file in one of the guide's formats.")],
     dev: Annotated[Path | None, typer.Option(help="Dev file; without it a seeded 10% of train.")] = None,
     test: Annotated[Path | None, typer.Option(help="Test file; without it a seeded 10% of train.")] = None,
@@ -40,11 +41,9 @@ def run(
 ) -> None:
     """Sweep models, learning rate and batch size on your data; save the best model and a report."""
     if nproc > 1:  # the same command under torchrun (automl/distributed.py)
-        import sys
+        from automl.distributed import command_args, launch
 
-        from automl.distributed import launch, without_nproc
-
-        raise typer.Exit(launch(nproc, without_nproc(sys.argv[1:])))
+        raise typer.Exit(launch(nproc, command_args(ctx)))
     from automl.run import RunOptions
     from automl.run import run as run_sweep
 

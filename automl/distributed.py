@@ -24,6 +24,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import torch
 
@@ -153,15 +154,16 @@ def launch(nproc: int, argv: Sequence[str]) -> int:
     return 0
 
 
-def without_nproc(argv: Sequence[str]) -> list[str]:
-    """The command line less its --nproc option (`--nproc N` or `--nproc=N`)."""
-    out: list[str] = []
-    skip = False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg == "--nproc":
-            skip = True
-        elif not arg.startswith("--nproc="):
-            out.append(arg)
-    return out
+def command_args(ctx: Any) -> list[str]:
+    """The running CLI command (`run`, its typer/click context) and the options it was given, as a command
+    line without --nproc: rebuilt from the parsed values, so it holds however the command was called."""
+    args = [ctx.info_name or ""]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if param.name == "nproc" or value is None or value == param.default:
+            continue
+        if getattr(param, "is_flag", False):
+            args.append(param.opts[0] if value else param.secondary_opts[0])
+        else:
+            args += [param.opts[0], str(value)]
+    return args

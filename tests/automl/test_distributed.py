@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
-from automl.distributed import without_nproc
 from automl.models import load_model
 from automl.training.ddp import Group
 
@@ -54,9 +54,16 @@ def test_shard_gives_every_rank_as_many_batches_and_covers_all() -> None:
     assert one.shard_size(241) == 121
 
 
-def test_without_nproc_keeps_every_other_argument() -> None:
-    argv = ["run", "--data", "x.tsv", "--nproc", "2", "--trials", "3", "--nproc=4"]
-    assert without_nproc(argv) == ["run", "--data", "x.tsv", "--trials", "3"]
+def test_nproc_runs_the_same_options_without_nproc(monkeypatch: pytest.MonkeyPatch) -> None:
+    import automl.distributed
+    from automl.cli import app
+
+    launched: list[tuple[int, list[str]]] = []
+    monkeypatch.setattr(automl.distributed, "launch", lambda n, argv: launched.append((n, argv)) or 0)
+    done = CliRunner().invoke(app, ["run", "--data", "x.tsv", "--nproc", "3", "--trials", "4", "--budget-minutes", "2.5",
+                                    "--out", "o"])
+    assert done.exit_code == 0, done.output
+    assert launched == [(3, ["run", "--data", "x.tsv", "--trials", "4", "--budget-minutes", "2.5", "--out", "o"])]
 
 
 @pytest.mark.parametrize("mode", ["full", "prune"])
