@@ -71,12 +71,17 @@ def init() -> Group:
     import torch.distributed as dist
 
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    local_world = int(os.environ.get("LOCAL_WORLD_SIZE", os.environ["WORLD_SIZE"]))
     backend = "nccl" if torch.cuda.is_available() else "gloo"
     if backend == "nccl":
+        if torch.cuda.device_count() < local_world:  # NCCL refuses two ranks on one GPU
+            raise UserError(f"{local_world} processes on this machine need a GPU each, but it has {torch.cuda.device_count()}.",
+                            f"Give at most --nproc {torch.cuda.device_count()}, or train on the CPU with "
+                            "CUDA_VISIBLE_DEVICES= (Gloo).")
         torch.cuda.set_device(local_rank)
     dist.init_process_group(backend, timeout=WAIT)
-    return Group(rank=dist.get_rank(), world=dist.get_world_size(), local_rank=local_rank,
-                 local_world=int(os.environ.get("LOCAL_WORLD_SIZE", os.environ["WORLD_SIZE"])), backend=backend)
+    return Group(rank=dist.get_rank(), world=dist.get_world_size(), local_rank=local_rank, local_world=local_world,
+                 backend=backend)
 
 
 @contextmanager

