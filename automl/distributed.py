@@ -33,7 +33,7 @@ from advisor.errors import UserError
 from automl.models import ModelSpec, build_model
 from automl.models.base import LabelSpace
 from automl.training import DivergedError, TrialConfig, run_trial
-from automl.training.ddp import Group, TrialLeft
+from automl.training.ddp import Group, GroupBroken, TrialLeft
 
 # Followers wait in a broadcast while rank 0 loads data, probes batch sizes and evaluates dev, which may
 # take long on a big data set; torchrun ends every rank when one dies, so a long wait never outlives a crash.
@@ -110,7 +110,8 @@ def joined() -> Iterator[Group | None]:
 def release(group: Group) -> None:
     """Rank 0: the sweep is over, the followers may exit (before rank 0's own last stage: test, QPS)."""
     if group.leader and not group.released and not group.broken:
-        group.share(None)
+        with suppress(GroupBroken):  # a follower died after the last trial: nothing is lost
+            group.share(None)
         group.released = True
 
 

@@ -14,6 +14,8 @@ The process group itself (init, teardown, torchrun's environment) is automl/dist
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -27,10 +29,12 @@ class TrialLeft(Exception):
     """On a follower: rank 0 left the trial at an eval (pruned, or its eval failed); leave it too."""
 
 
-class GroupBroken(Exception):
-    """A rank failed inside a step, where the others wait in a collective that will never complete: the
-    group cannot go on to another trial (torchrun ends the other ranks when this process exits). Not a
-    RuntimeError, so the Optuna adapter fails the trial instead of pruning it as out of memory."""
+class GroupBroken(BaseException):
+    """A rank failed inside a step (or its peer died there), where the others wait in a collective that
+    will never complete: the group cannot go on, and this process must end (torchrun then ends the other
+    ranks). A BaseException, as KeyboardInterrupt is, so that nothing handles it as a trial's own error: the
+    Optuna trial is left running, as when its process is killed, and the same command retries it with
+    its parameters (automl/workers.py)."""
 
 
 @dataclass
@@ -69,7 +73,8 @@ class Group:
         from torch.nn.parallel import DistributedDataParallel
 
         ids = [device.index] if device.type == "cuda" else None
-        return DistributedDataParallel(model, device_ids=ids, find_unused_parameters=True)
+        with self.collective("DistributedDataParallel"):  # it checks shapes and copies weights: collectives
+            return DistributedDataParallel(model, device_ids=ids, find_unused_parameters=True)
 
     def shard_size(self, n: int) -> int:
         """Training examples one rank sees an epoch: the loop's schedule counts steps from it."""
@@ -89,7 +94,8 @@ class Group:
         import torch.distributed as dist
 
         tensor = torch.tensor([value], dtype=torch.float64, device=self.comm_device)
-        dist.all_reduce(tensor)
+        with self.collective("all_reduce"):
+            dist.all_reduce(tensor)
         return float(tensor.item()) / self.world
 
     def leader_says(self, flag: bool) -> bool:
@@ -97,7 +103,8 @@ class Group:
         import torch.distributed as dist
 
         tensor = torch.tensor([int(flag)], dtype=torch.int32, device=self.comm_device)
-        dist.broadcast(tensor, 0)
+        with self.collective("broadcast"):
+            dist.broadcast(tensor, 0)
         return bool(tensor.item())
 
     def share(self, obj: Any) -> Any:
@@ -105,8 +112,18 @@ class Group:
         import torch.distributed as dist
 
         box = [obj if self.leader else None]
-        dist.broadcast_object_list(box, 0, device=self.comm_device)
+        with self.collective("broadcast_object_list"):
+            dist.broadcast_object_list(box, 0, device=self.comm_device)
         return box[0]
+
+    @contextmanager
+    def collective(self, name: str) -> Iterator[None]:
+        """A collective that fails (a peer died: Gloo's "connection closed") breaks the group."""
+        try:
+            yield
+        except RuntimeError as exc:
+            self.broken = True
+            raise GroupBroken(f"rank {self.rank}: {name} failed, a rank is gone: {exc}") from exc
 
 
 @dataclass(frozen=True)

@@ -60,15 +60,13 @@ def run_trial(config: TrialConfig, model: TaskModel, train: list[Example], dev: 
         trial.result.device, trial.result.threads = str(trial.device), torch.get_num_threads()
         try:
             trial.run()
-        except Exception as exc:
+        except BaseException as exc:
             if group is None or trial.together:
                 raise
-            group.broken = True
+            group.broken = True  # the others may wait in a collective
+            if isinstance(exc, (KeyboardInterrupt, GroupBroken)):
+                raise
             raise GroupBroken(f"rank {group.rank} failed mid-step: {type(exc).__name__}: {exc}") from exc
-        except BaseException:  # Ctrl-C: the others may wait in a collective
-            if group is not None and not trial.together:
-                group.broken = True
-            raise
         finally:
             trial.best.restore(trial.model)
     return trial.finish()

@@ -81,7 +81,7 @@ def one_trial(logdir: Path, mode: str) -> None:
                                group=group)
             seen.update(steps=result.steps, history=[list(h) for h in result.history], score=result.score,
                         epochs_done=result.epochs_done, best_step=result.best_step)
-        except Exception as exc:  # noqa: BLE001  (what each rank raised is the point)
+        except BaseException as exc:  # noqa: BLE001  (what each rank raised is the point; GroupBroken is one)
             seen.update(raised=type(exc).__name__, broken=group.broken, message=str(exc))
         seen.update(digest=digest(model), reports=reports)
     finally:
@@ -104,7 +104,7 @@ def sweep(logdir: Path, out: Path, args: list[str]) -> None:
             result = real(config, model, *rest, **kwargs)
             trials.append({"steps": result.steps})
             return result
-        except Exception as exc:
+        except BaseException as exc:
             trials.append({"raised": type(exc).__name__})
             raise
         finally:

@@ -10,6 +10,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -111,9 +112,9 @@ def test_nproc_user_error_is_one_message_and_exit_2(tmp_path: Path) -> None:
     assert "no such file" in done.stdout + done.stderr and "Traceback" not in done.stdout + done.stderr
 
 
-def sweep_args(out: Path) -> list[str]:
+def sweep_args(out: Path, epochs: int = 2) -> list[str]:
     return ["run", "--data", str(DATA), "--models", "bow", "--trials", "2", "--budget-minutes", "3", "--out", str(out),
-            "--ensemble", "1", "--epochs", "2", "--max-batch", "16"]
+            "--ensemble", "1", "--epochs", str(epochs), "--max-batch", "16"]
 
 
 def finished_trials(out: Path) -> list[tuple[str, int]]:
@@ -151,3 +152,46 @@ def test_a_sweep_on_two_gloo_processes(tmp_path: Path) -> None:
     strip = [{k: v for k, v in t.items() if k != "digest"} for t in one["trials"]]
     assert strip == [{k: v for k, v in t.items() if k != "digest"} for t in bare["trials"]]
     assert finished_trials(alone / "out") == finished_trials(plain / "out") == [("COMPLETE", 0), ("COMPLETE", 1)]
+
+
+def study_trials(out: Path) -> list[tuple[int, str, str]]:
+    """(number, state, its parameters) of every trial; [] while the study is not written yet."""
+    try:
+        with sqlite3.connect(out / "study.db", timeout=30) as db:
+            return db.execute("SELECT t.number, t.state, group_concat(p.param_name || '=' || p.param_value, ' ') "
+                              "FROM trials t LEFT JOIN trial_params p USING (trial_id) GROUP BY t.trial_id "
+                              "ORDER BY t.number").fetchall()
+    except sqlite3.OperationalError:
+        return []
+
+
+@pytest.mark.slow  # two launches of `automl run --nproc 2` (~25 s on 2 free cores)
+def test_a_killed_follower_ends_the_run_and_the_same_command_retries_its_trial(tmp_path: Path) -> None:
+    import psutil
+
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "automl", *sweep_args(out, epochs=30), "--nproc", "2"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": ""}
+    env.pop("WORLD_SIZE", None)
+    launcher = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
+    try:
+        deadline = time.time() + 200
+        while not any(n == 1 and state == "RUNNING" for n, state, _ in study_trials(out)):
+            assert launcher.poll() is None and time.time() < deadline, study_trials(out)
+            time.sleep(0.2)
+        follower = [p for p in psutil.Process(launcher.pid).children(recursive=True) if p.environ().get("RANK") == "1"]
+        assert len(follower) == 1
+        follower[0].kill()  # SIGKILL, mid-trial (trial 1 is running)
+        assert launcher.wait(timeout=120) != 0  # torchrun stopped rank 0 (or it saw the follower gone)
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+    before = study_trials(out)
+    assert [(n, state) for n, state, _ in before] == [(0, "COMPLETE"), (1, "RUNNING")]  # not failed: retried
+
+    again = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    after = study_trials(out)
+    assert [(n, state) for n, state, _ in after] == [(0, "COMPLETE"), (1, "FAIL"), (2, "COMPLETE")]
+    assert after[2][2] == before[1][2]  # the killed trial ran again with its parameters
+    assert (out / "report.json").is_file()
