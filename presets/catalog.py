@@ -225,7 +225,10 @@ class ModelTier(BaseModel):
 
     def search_space(self) -> dict[str, Any]:
         """This tier's row of presets/search_spaces.toml: learning rates, batches and epochs to start from."""
-        return dict(presets.load("search_spaces")["families"]["transformer" if self.pretrained else "scratch"][self.size])
+        spaces = presets.load("search_spaces")
+        row = dict(spaces["families"]["transformer" if self.pretrained else "scratch"][self.size])
+        row.update(spaces.get("tiers", {}).get(self.name, {}))  # a tier measured apart from its size class
+        return row
 
     def describe_source(self) -> str:
         if self.rebuildable:

@@ -108,6 +108,19 @@ def test_every_ladder_step_of_the_rules_has_a_tier() -> None:
     assert {t.size for t in tiers().values() if t.pretrained} == {"tiny", "base", "large"}
 
 
+def test_a_tier_row_of_search_spaces_replaces_its_size_class_keys() -> None:
+    spaces = raw("search_spaces")
+    for name, row in spaces.get("tiers", {}).items():
+        t = tier(name)
+        assert t is not None, f"search_spaces.toml [tiers] names an unknown tier {name!r}"
+        size_class = spaces["families"]["transformer" if t.pretrained else "scratch"][t.size]
+        assert set(row) <= set(size_class), name  # only keys the size class has
+        assert t.search_space() == {**size_class, **row}
+        assert t.search_space()["lr_low"] <= t.search_space()["lr_default"] <= t.search_space()["lr_high"]
+    minilm = tier("minilm-l6")
+    assert minilm is not None and minilm.search_space() == spaces["families"]["transformer"]["tiny"]
+
+
 def test_parameter_count_is_the_encoders_own() -> None:
     transformers = pytest.importorskip("transformers")
     for name in ("minilm-l6", "ernie-3.0-nano-zh"):
