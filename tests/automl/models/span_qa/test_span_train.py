@@ -1,8 +1,6 @@
 """A short real fine-tune of the span head on generated People's Daily questions beats a trivial reader,
 and answers come back as context text with a score."""
 
-import resource
-
 import pytest
 
 from automl.models import resolve_model
@@ -19,7 +17,6 @@ def test_generated_questions_hold_their_answers() -> None:
 
 @pytest.mark.slow
 def test_span_head_learns_beyond_first_chars_baseline() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30))
     items = squad_items(generated_questions(300))
     train, test = items[:240], items[240:]
     model = SpanQAModel(resolve_model("multilingual-e5-small").source,
