@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from advisor.errors import UserError
 
@@ -30,9 +31,9 @@ def user_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except UserError as err:
-            err_console.print(f"[bold red]error:[/] {err.message}")
+            err_console.print(f"[bold red]error:[/] {escape(err.message)}")  # "[binary]" is text, not markup
             if err.fix:
-                err_console.print(f"[bold]fix:[/] {err.fix}")
+                err_console.print(f"[bold]fix:[/] {escape(err.fix)}")
             raise typer.Exit(err.exit_code) from None
 
     return wrapper  # type: ignore[return-value]

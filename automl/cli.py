@@ -68,7 +68,9 @@ def predict(
 ) -> None:
     """Run a saved model over a file and write its predictions with their probabilities."""
     from automl.predict import predict_file
+    from automl.preflight import check_predict
 
+    check_predict(model, data, output)  # before the model loads (automl/preflight.py)
     predict_file(model, data, output, batch_size, console, output_format, beam=beam, max_new_tokens=max_new_tokens)
 
 
@@ -88,6 +90,11 @@ def export(
 
     if not onnx:
         raise UserError("say which format to export", fix="add --onnx")
+    from automl.preflight import check_file, check_model_folder, check_output_file
+
+    check_model_folder(model_dir, "MODEL_DIR")
+    check_output_file(out, "--out")
+    check_file(data, "--data")
     report = export_command(model_dir, out, data, threads, seconds, console)
     if not report.check.passed:
         raise typer.Exit(1)
@@ -104,8 +111,10 @@ def serve(
     onnx: Annotated[Path | None, typer.Option(help="Run the forward in onnxruntime from this file (`automl export --onnx` of the same model).")] = None,
 ) -> None:
     """Answer POST /predict {"texts": [...]} with labels and probabilities (tags and spans, scores) over HTTP."""
+    from automl.preflight import check_model_folder
     from automl.serve.server import serve as run_server
 
+    check_model_folder(model_dir, "MODEL_DIR")
     run_server(model_dir, host, port, threads, max_batch, console, onnx)
 
 
@@ -136,7 +145,9 @@ def demo_data(
 ) -> None:
     """Write ready train/dev/test files from data that installed packages ship (no network)."""
     from automl.demo_data import write_demo_data
+    from automl.preflight import check_folder
 
+    check_folder(out, "OUT")
     sets = write_demo_data(out, seed=seed, only=[s.strip() for s in only.split(",")] if only else None)
     for demo in sets.values():
         counts = ", ".join(f"{k} {v:,}" for k, v in demo.counts.items())
@@ -184,6 +195,9 @@ def distill(
                              augment={"copies": copies, "unk_rate": unk_rate, "pos_rate": pos_rate,
                                       "nsample_rate": nsample_rate, "neighbour_rate": neighbour_rate},
                              baseline=baseline, threads=threads)
+    from automl.preflight import check_distill
+
+    check_distill(options)  # before the teacher loads (automl/preflight.py)
     run_distill(options, console)
 
 

@@ -92,10 +92,13 @@ def pick_study(storage: optuna.storages.BaseStorage, url: str, name: str | None)
 def rebuild_report(url: str, study_name: str | None, out: Path, console: Console) -> RunReport:
     from automl.finish import finish
     from automl.labels import label_space
+    from automl.preflight import check_folder, check_storage
     from automl.report import render_report, write_report
     from automl.splits import load_splits
     from automl.workers import open_storage
 
+    check_storage(url)
+    check_folder(out, "OUT")
     storage = open_storage(url)
     name = pick_study(storage, url, study_name)
     study = optuna.load_study(study_name=name, storage=storage)

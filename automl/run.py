@@ -131,8 +131,10 @@ def run(options: RunOptions, console: Console) -> RunReport | None:
     None when this is a worker of a shared study and another worker writes the report. Under torchrun
     rank 0 is the sweep and the other ranks train its trials beside it (automl/distributed.py)."""
     from automl.distributed import follow, joined
+    from automl.preflight import check_run
     from automl.run_guard import guarded
 
+    check_run(options)  # every option, before the lock, the data and the probes (automl/preflight.py)
     with joined() as group:
         if group is not None and not group.leader:
             follow(group)
@@ -149,6 +151,7 @@ def sweep(options: RunOptions, console: Console, group: Group | None = None) -> 
     from automl.labels import label_space
     from automl.metrics import default_metric
     from automl.models import build_model, resolve_model
+    from automl.preflight import check_metric
     from automl.progress import SweepProgress
     from automl.rebuild import remember, writes_report
     from automl.report import render_report, write_report
@@ -166,6 +169,8 @@ def sweep(options: RunOptions, console: Console, group: Group | None = None) -> 
     specs = {name: resolve_model(name) for name in names}  # unknown names fail here, before any work
     labels = label_space(splits.task, splits.train, splits.dev, splits.test)
     metric = options.metric or answers.metric or default_metric(splits.task)
+    check_metric(metric, splits.task, labels.regression, {t.split("-", 1)[-1] for t in labels.names if "-" in t},
+                 "--metric" if options.metric else "the answers' metric" if answers.metric else "the metric")
     console.print(f"[bold]{splits.task}[/] on {len(splits.train):,} train / {len(splits.dev):,} dev / "
                   f"{len(splits.test):,} test rows ({splits.language}); models: {', '.join(names)}; "
                   f"metric {metric}; device {dev_name}")

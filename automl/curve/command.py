@@ -27,8 +27,10 @@ def curve(
     """Train one tier on 10/20/40/80/100% of the rows, fit score = a - b*n^-c, say what doubling the labels buys."""
     from automl.curve.run import FRACTIONS, learning_curve, write_curve
     from automl.labels import label_space
+    from automl.preflight import check_curve
     from automl.splits import load_splits
 
+    check_curve(data, dev, model, out)
     splits = load_splits(data, dev, None, None if task == "auto" else task.upper(), seed)
     labels = label_space(splits.task, splits.train, splits.dev)
     console.print(f"[dim]{splits.task}, {len(splits.train):,} training rows, {len(splits.dev):,} dev rows; "

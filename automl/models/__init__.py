@@ -135,7 +135,22 @@ def build_model(spec: ModelSpec, labels: LabelSpace, train_examples: list[Exampl
 
 
 def load_model(directory: str | Path) -> TaskModel:
-    """A trained model from the folder `TaskModel.save` wrote, whatever its family."""
+    """A trained model from the folder `TaskModel.save` wrote, whatever its family; a folder with a file
+    missing, cut short or damaged (a partial copy, a full disk) is a UserError that names the folder."""
+    from safetensors import SafetensorError
+
+    try:
+        return _load_model(directory)
+    except UserError:
+        raise
+    except (OSError, ValueError, KeyError, EOFError, RuntimeError, SafetensorError) as error:
+        first = (str(error).splitlines() or [""])[0][:300]
+        raise UserError(f"{directory}: the model folder is incomplete or damaged ({type(error).__name__}: {first})",
+                        fix="copy the whole folder again from the run's --out/models (or its report's model dir), "
+                            "or rerun `automl run` to save it again") from None
+
+
+def _load_model(directory: str | Path) -> TaskModel:
     directory = Path(directory).expanduser()
     meta_path = directory / MODEL_JSON
     if not meta_path.is_file():

@@ -127,7 +127,7 @@ def test_unusable_folders_are_one_message(tmp_path: Path) -> None:
     a_file = tmp_path / "a_file"
     a_file.write_text("x")
     result = runner.invoke(app, cli_args(a_file, "--trials", "1"))
-    assert result.exit_code == 2 and "cannot write there" in result.output and "Traceback" not in result.output
+    assert result.exit_code == 2 and "a file is there" in result.output and "Traceback" not in result.output
     missing = tmp_path / "nowhere" / "x.db"
     result = runner.invoke(app, cli_args(tmp_path / "run", "--storage", f"sqlite:///{missing}"))
     assert result.exit_code == 2 and "does not exist" in result.output and "Traceback" not in result.output
