@@ -131,6 +131,38 @@ def inspect_files(paths: Sequence[str | Path], task: str | None = None) -> Inspe
     return Inspection(reports, overlaps, warnings)
 
 
+@dataclass
+class SplitCheck:
+    """Duplicates inside each split and texts shared between splits, for the splits a run trains and
+    scores on (automl run: given files or seeded holdouts of train)."""
+
+    duplicate_rows: dict[str, int]  # split -> rows that repeat an earlier row of it exactly
+    overlaps: list[Overlap]  # one per pair of splits, in the order given
+    warnings: list[str]
+
+
+def check_splits(splits: dict[str, Sequence[Example]]) -> SplitCheck:
+    """What `advisor inspect` warns about across train/dev/test files, for splits already read."""
+    duplicates: dict[str, int] = {}
+    warnings: list[str] = []
+    for name, ex in splits.items():
+        duplicates[name] = sum(r.count - 1 for r in _duplicates(list(ex)))
+        if duplicates[name]:
+            warnings.append(f"{name}: {duplicates[name]} duplicate rows ({duplicates[name] / len(ex):.1%}): drop them, "
+                            "or copies land in both train and test and inflate the score")
+    names = list(splits)
+    keys = {name: _input_keys(list(ex)) for name, ex in splits.items()}
+    overlaps = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            ov = _overlap(a, b, keys[a], keys[b], list(splits[b]))
+            overlaps.append(ov)
+            if ov.shared_texts:
+                warnings.append(f"{a} and {b} share {ov.shared_texts} texts ({ov.share_of_smaller:.1%} of the smaller): "
+                                f"the {b} score is inflated; remove them from one of the two")
+    return SplitCheck(duplicates, overlaps, warnings)
+
+
 def inspect_dataset(ds: Dataset) -> FileReport:
     """The per-file part of the inspection, for a Dataset already read."""
     ex = ds.examples

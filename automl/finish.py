@@ -129,5 +129,6 @@ def finish(study: optuna.Study, facts: SweepFacts, ran: int, console: Console) -
         data=RunData(files=splits.files, train=len(splits.train), dev=len(splits.dev), test=len(splits.test),
                      language=splits.language, labels=facts.labels.names,
                      max_length=facts.max_lengths[best_name]),
-        notes=facts.notes, study=StudyInfo(storage=facts.storage, name=study.study_name, trials_this_run=ran),
+        notes=facts.notes, data_checks=splits.checks,
+        study=StudyInfo(storage=facts.storage, name=study.study_name, trials_this_run=ran),
         seconds=round(time.time() - facts.started, 1), device=facts.device)

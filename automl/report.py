@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from advisor.errors import UserError
@@ -75,6 +76,8 @@ def markdown(r: RunReport) -> str:
         lines.append(f"| {p.size} | {p.fits} | {'' if p.peak_bytes is None else round(p.peak_bytes / 2**20)} |")
     lines += ["", "## Trials", "", "| # | state | model | lr | batch | dev | seconds | note |", "|---|---|---|---|---|---|---|---|"]
     lines += ["| " + " | ".join(_trial_cells(t)) + " |" for t in r.trials]
+    if r.data_checks and r.data_checks.warnings:
+        lines += ["", "## Data warnings (duplicates, train/dev/test overlap)", ""] + [f"- {w}" for w in r.data_checks.warnings]
     if r.notes:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in r.notes]
     return "\n".join(lines) + "\n"
@@ -101,4 +104,6 @@ def render_report(r: RunReport | DistillReport, console: Console) -> None:
                   f"({r.qps.device}, {r.qps.threads or '?'} threads)")
     if r.baseline:
         console.print(f"[bold]reference:[/] {r.baseline.name}: test {_fmt(r.baseline.test)}")
+    for warning in r.data_checks.warnings if r.data_checks else []:
+        console.print(f"[yellow]data warning:[/] {escape(warning)}")
     console.print(f"[dim]report: {Path(r.model.dir).parent.parent / 'report.md'}[/]")

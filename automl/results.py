@@ -190,6 +190,31 @@ class RunData(BaseModel):
     max_length: int
 
 
+class SplitOverlap(BaseModel):
+    split_a: str
+    split_b: str
+    shared_texts: int  # distinct texts found in both
+    share_of_smaller: float
+    examples: list[str] = Field(default_factory=list)
+
+
+class DataChecks(BaseModel):
+    """What `advisor inspect` finds in the run's splits before training (advisor.inspection.check_splits):
+    rows repeated inside a split, and texts shared between splits (a leak that inflates dev/test scores)."""
+
+    duplicate_rows: dict[str, int] = Field(default_factory=dict)  # split -> rows repeating an earlier one
+    overlaps: list[SplitOverlap] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, check: Any) -> DataChecks:
+        """From advisor.inspection.SplitCheck."""
+        return cls(duplicate_rows=dict(check.duplicate_rows), warnings=list(check.warnings),
+                   overlaps=[SplitOverlap(split_a=o.file_a, split_b=o.file_b, shared_texts=o.shared_texts,
+                                          share_of_smaller=o.share_of_smaller, examples=list(o.examples))
+                             for o in check.overlaps])
+
+
 class StudyInfo(BaseModel):
     storage: str
     name: str
@@ -214,6 +239,7 @@ class RunReport(BaseModel):
     trials: list[TrialRecord]
     data: RunData
     notes: list[str] = Field(default_factory=list)
+    data_checks: DataChecks | None = None  # duplicates and train/dev/test overlap (older reports: None)
     study: StudyInfo
     seconds: float = 0.0
     device: str = ""

@@ -176,6 +176,8 @@ def sweep(options: RunOptions, console: Console, group: Group | None = None) -> 
                   f"metric {metric}; device {dev_name}")
     for note in notes:
         console.print(f"[dim]note: {note}[/]")
+    for warning in splits.checks.warnings if splits.checks else []:  # advisor inspect's duplicates and overlap
+        console.print(f"[yellow]data warning:[/] {warning}")
     if group is not None:
         console.print(f"[dim]data-parallel: {group.world} processes ({group.backend}); batch sizes are per process[/]")
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from advisor.dataset import Dataset, Example
 from advisor.errors import UserError
 from advisor.from_data import language_of
+from automl.results import DataChecks
 from presets.catalog import task as task_type
 from presets.catalog import tasks
 
@@ -24,6 +25,14 @@ class Splits:
     language: str
     files: dict[str, str]
     notes: list[str] = field(default_factory=list)
+    checks: DataChecks | None = None  # duplicates and overlap between the splits (`check_data`)
+
+
+def check_data(splits: Splits) -> DataChecks:
+    """`advisor inspect`'s duplicate and train/dev/test overlap checks, on the splits as the run uses them."""
+    from advisor.inspection import check_splits
+
+    return DataChecks.of(check_splits({"train": splits.train, "dev": splits.dev, "test": splits.test}))
 
 
 def detect_language(examples: list[Example], sample: int = 500) -> str:
@@ -79,4 +88,6 @@ def load_splits(train: Path, dev: Path | None, test: Path | None, task: str | No
         dev_rows = dev_set.examples
     if len(rows) < 2:
         raise UserError(f"{train}: only {len(rows)} training row(s) left.", "Give at least a few hundred labeled rows.")
-    return Splits(task=task, train=rows, dev=dev_rows, test=test_rows, language=detect_language(rows), files=files, notes=notes)
+    splits = Splits(task=task, train=rows, dev=dev_rows, test=test_rows, language=detect_language(rows), files=files, notes=notes)
+    splits.checks = check_data(splits)
+    return splits

@@ -61,7 +61,8 @@ def test_run_report_has_the_keys_the_readme_documents() -> None:
     documented = documented_keys(section[len("`report.json`:"):section.index("\n\n")])
     assert {"task", "metric", "model", "test", "dev", "best_params", "qps", "batch_size_search",
             "batch_size_searches", "baseline", "trials", "data", "notes", "study", "ensemble",
-            "best_single"} <= set(documented)  # the parser read the whole sentence
+            "best_single", "data_checks"} <= set(documented)  # the parser read the whole sentence
+    assert documented["data_checks"] == {"duplicate_rows", "overlaps", "warnings"}
     assert documented["model"] == {"name", "dir", "family", "parameters", "size_mb"}
     assert documented["batch_size_search"] == {"size", "fits", "peak_bytes"}
     check(RunReport, documented)
