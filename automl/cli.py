@@ -131,8 +131,14 @@ def report(
 
         rebuild_report(storage, study, out, console)
         return
+    from automl.pipeline.report import read as read_pipeline_report
+    from automl.pipeline.report import render as render_pipeline
     from automl.report import read_report, render_report
 
+    pipeline = read_pipeline_report(out)  # ABS-10: the SPLIT-2 pipeline's report (automl/pipeline)
+    if pipeline is not None:
+        render_pipeline(pipeline, console)
+        return
     render_report(read_report(out), console)
 
 

@@ -170,8 +170,14 @@ def predict_file(model_dir: Path, data: Path, output: Path | None, batch_size: i
                  ) -> None:
     from automl.metrics import evaluate
     from automl.models import load_model
+    from automl.pipeline.model import pipeline_dir
     from automl.serve.outputs import answers as answer_all
 
+    if pipeline_dir(model_dir) is not None:  # ABS-10: the SPLIT-2 pipeline's folder (automl/pipeline)
+        from automl.pipeline.predict import predict_pipeline
+
+        predict_pipeline(model_dir, data, output, batch_size, console, output_format)
+        return
     fmt = output_format or ("jsonl" if output is not None and output.suffix.lower() == ".jsonl" else "tsv")
     if fmt not in ("tsv", "jsonl"):
         raise UserError(f"unknown output format {fmt!r}", fix="use --format tsv or --format jsonl")

@@ -131,10 +131,17 @@ def run(options: RunOptions, console: Console) -> RunReport | None:
     None when this is a worker of a shared study and another worker writes the report. Under torchrun
     rank 0 is the sweep and the other ranks train its trials beside it (automl/distributed.py)."""
     from automl.distributed import follow, joined
+    from automl.pipeline import wants_pipeline
     from automl.preflight import check_run
     from automl.run_guard import guarded
 
     check_run(options)  # every option, before the lock, the data and the probes (automl/preflight.py)
+    if wants_pipeline(options):  # ABS-10: the SPLIT-2 pipeline, two sweeps in --out (automl/pipeline/run.py)
+        from automl.pipeline.run import run_pipeline
+
+        with guarded(options.out, options, storage_url(options)):
+            run_pipeline(options, console)
+        return None
     with joined() as group:
         if group is not None and not group.leader:
             follow(group)

