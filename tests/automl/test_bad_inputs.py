@@ -44,7 +44,7 @@ CASES: list[tuple[str, str, list[str]]] = [
     ("run-storage-no-driver", RUN + " --storage postgresql+pg8000://u:p@localhost/db --out {finished}", ["pg8000", "not installed", "pip install"]),
     ("run-storage-unknown-db", RUN + " --storage nosuchdb://u@h/db --out {finished}", ["no database SQLAlchemy knows", "sqlite:///"]),
     ("run-storage-refused", RUN + " --storage postgresql://u:p@127.0.0.1:1/db --out {finished}", ["cannot connect", "Start the database server"]),
-    ("run-storage-not-sqlite", RUN + " --storage sqlite:///{bad}/not_a_db.db --out {finished}", ["not a SQLite database", "new file name"]),
+    ("run-storage-not-sqlite", RUN + " --storage sqlite:///{bad}/not_a_database.sqlite --out {finished}", ["not a SQLite database", "new file name"]),
     ("run-storage-folder", RUN + " --storage sqlite:///{tmp} --out {finished}", ["is a folder", "study.db"]),
     # automl run: options
     ("run-metric-unknown", RUN + " --task ABS-1 --metric acuracy --out {finished}", ["'acuracy'", "Did you mean 'accuracy'", "Use one of"]),
