@@ -20,6 +20,7 @@ from advisor.dataset import Example
 from automl.models.base import MODEL_JSON, LabelSpace, Output, TaskModel
 from automl.models.lm._chars import BOS_ID, EOS_ID, PAD_ID, CharTable
 from automl.models.lm._scores import SentenceScore
+from automl.models.padding import pad_ids
 
 WEIGHTS_FILE = "model.safetensors"
 FAMILY = "char-lm"
@@ -27,8 +28,7 @@ NEVER_NEXT = (PAD_ID, BOS_ID)
 
 
 def _pad(rows: list[list[int]]) -> torch.Tensor:
-    width = max(1, max(len(r) for r in rows))
-    return torch.tensor([r + [PAD_ID] * (width - len(r)) for r in rows], dtype=torch.long)
+    return pad_ids(rows, PAD_ID)
 
 
 class CharLM(TaskModel):

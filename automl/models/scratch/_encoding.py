@@ -9,14 +9,14 @@ import torch
 
 from advisor.dataset import Example
 from automl.models.base import LabelSpace
+from automl.models.padding import pad_ids
 from automl.models.scratch._hparams import TAGGER_MIN_LIMIT
 from automl.models.scratch._vocab import Tokenizer, Vocab, bigrams, ngrams
 from automl.models.tag_scheme import repair_bio
 
 
 def _pad(rows: list[list[int]], min_len: int = 1) -> torch.Tensor:
-    width = max([min_len, *(len(r) for r in rows)])
-    return torch.tensor([r + [0] * (width - len(r)) for r in rows], dtype=torch.long)
+    return pad_ids(rows, 0, min_len)
 
 
 class ScratchEncoding:

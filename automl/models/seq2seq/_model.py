@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from advisor.dataset import Example
 from automl.models.base import MODEL_JSON, LabelSpace, Output, TaskModel
+from automl.models.padding import pad_ids
 from automl.models.seq2seq._decoding import beam_search
 from automl.models.seq2seq._net import NetShape, Seq2SeqNet
 from automl.models.seq2seq._units import BOS_ID, EOS_ID, PAD_ID, Units, split_units
@@ -26,8 +27,7 @@ LABEL_SMOOTHING = 0.1  # the Transformer paper's value: a less peaked softmax be
 
 
 def _pad(rows: list[list[int]]) -> torch.Tensor:
-    width = max(1, max(len(r) for r in rows))
-    return torch.tensor([r + [PAD_ID] * (width - len(r)) for r in rows], dtype=torch.long)
+    return pad_ids(rows, PAD_ID)
 
 
 class Seq2SeqModel(TaskModel):
