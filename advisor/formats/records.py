@@ -23,8 +23,8 @@ def read_records(records: list[Record], fmt: str, ctx: ReadContext) -> Dataset:
         # ABS-10's format (presets/tasks.toml): read as anything else, its relation dicts became one label string
         raise ctx.error(records[0][0], "entity-relation records (text, entities, relations): the ABS-10 format, "
                         "which is two tasks, not one label",
-                        "decompose it (SPLIT-2): the entities as sequence labeling (ABS-6) and the relations "
-                        "as classification (ABS-1), one file each")
+                        "`automl run --data FILE` trains it as the SPLIT-2 pipeline (entities as sequence "
+                        "labeling, ABS-6, then relations as classification, ABS-1); to inspect, one file each")
     return build(records, roles_of(keys, ctx), fmt, ctx, None)
 
 
