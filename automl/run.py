@@ -215,7 +215,7 @@ def sweep(options: RunOptions, console: Console, group: Group | None = None) -> 
     study = open_study(storage, study_name, options.seed, max_resource=100 * max_epochs, metric=metric)
     enqueue_defaults(study, candidates)
     deadline = None if options.budget_minutes is None else time.time() + 60 * options.budget_minutes
-    with SweepProgress(console, total=options.trials, done=finished(study)) as progress:
+    with SweepProgress(console, total=options.trials, done=finished(study), study=study) as progress:
         ctx = SweepContext(task=splits.task, labels=labels, train=splits.train, dev=splits.dev, language=splits.language,
                            max_lengths=max_lengths, metric=metric, candidates=candidates, models_dir=options.out / "models",
                            seed=options.seed, deadline=deadline, device=dev_name, on_step=progress.step,

@@ -60,6 +60,7 @@ class SweepContext:
     on_step: Callable[[int, str], None] | None = None  # progress: (trial number, message)
     keep: int = 5  # models of the best `keep` trials stay on disk: the ensemble's candidates
     kept: list[KeptModel] = field(default_factory=list)  # best first
+    displaced: list[str] = field(default_factory=list)  # folders of models no longer kept, deleted once recorded
     group: Group | None = None  # data-parallel trials: this is rank 0 (automl/distributed.py)
 
 
@@ -133,18 +134,45 @@ def choose_kept(entries: list[KeptModel], keep: int, metric: str) -> list[KeptMo
 
 
 def keep_top(ctx: SweepContext, entry: KeptModel, model: Any) -> str | None:
-    """Save the model when `choose_kept` keeps the trial, and drop the model it displaces: a few models
-    on disk (the ensemble's candidates), not one per trial. Returns the folder, or None when not kept."""
+    """Save the model when `choose_kept` keeps the trial, and mark the model it displaces for deletion: a
+    few models on disk (the ensemble's candidates), not one per trial. Returns the folder, or None when not
+    kept. The displaced model is deleted only once this trial is recorded complete (`drop_displaced`): a
+    crash between this save and the record leaves the study's kept models on disk, not one fewer."""
     entry.dir = str(ctx.models_dir / f"trial-{entry.trial}")
     chosen = choose_kept([*ctx.kept, entry], ctx.keep, ctx.metric)
     if entry not in chosen:
         return None
     model.save(Path(entry.dir))
-    for dropped in ctx.kept:
-        if dropped not in chosen and Path(dropped.dir).exists():
-            shutil.rmtree(dropped.dir)
+    ctx.displaced += [str(dropped.dir) for dropped in ctx.kept if dropped not in chosen]
     ctx.kept = chosen
     return entry.dir
+
+
+def drop_displaced(ctx: SweepContext) -> Callable[[optuna.Study, optuna.trial.FrozenTrial], None]:
+    """A study callback (run after the trial is told): delete the models the trial displaced."""
+
+    def drop(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        kept = {str(k.dir) for k in ctx.kept}
+        for folder in ctx.displaced:
+            if folder not in kept and Path(folder).exists():
+                shutil.rmtree(folder)
+        ctx.displaced = []
+
+    return drop
+
+
+def remove_unrecorded(study: optuna.Study, models_dir: Path) -> list[str]:
+    """Single-process resume (SQLite): model folders saved by a trial that never completed (the process died
+    between the save and the record; that trial runs again under a new number) are deleted. Workers of a
+    shared study skip this: another worker's live trial may have saved a model it has not recorded yet."""
+    complete = {t.number for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))}
+    removed = []
+    for folder in sorted(models_dir.glob("trial-*")) if models_dir.is_dir() else []:
+        number = folder.name.removeprefix("trial-")
+        if number.isdigit() and int(number) not in complete and folder.is_dir():
+            shutil.rmtree(folder)
+            removed.append(str(folder))
+    return removed
 
 
 def kept_models(study: optuna.Study, metric: str, keep: int) -> list[KeptModel]:
@@ -204,15 +232,17 @@ def run_study(study: optuna.Study, ctx: SweepContext, total_trials: int, timeout
               callbacks: list[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] | None = None) -> int:
     """Run what is missing of the study's `total_trials`, beside any other workers of the study
     (automl/workers.py); returns how many trials this call ran."""
-    from automl.workers import work
+    from automl.workers import backend, is_sqlite, work
 
+    if is_sqlite(str(getattr(backend(study._storage), "url", ""))):
+        remove_unrecorded(study, ctx.models_dir)
     ctx.kept = kept_models(study, ctx.metric, ctx.keep)  # a resumed study goes on from the models it kept
     deadline = None if timeout_s is None else time.time() + timeout_s
     if ctx.group is not None:
         from automl.distributed import Setup, release
 
         ctx.group.share(Setup(labels=ctx.labels, train=ctx.train, dev=ctx.dev, language=ctx.language))
-    ran = work(study, make_objective(ctx), total_trials, deadline, callbacks=callbacks or []).ran
+    ran = work(study, make_objective(ctx), total_trials, deadline, callbacks=[drop_displaced(ctx), *(callbacks or [])]).ran
     if ctx.group is not None:
         release(ctx.group)  # the followers end before this rank's last stage (test, QPS)
     return ran
