@@ -39,6 +39,13 @@ def label_space(task: str, *datasets: Dataset | Sequence[Example]) -> LabelSpace
 
     if kind.is_language_model:  # no labels: each sentence is its own target
         return LabelSpace(task, [])
+    if kind.is_span:  # ABS-9: no classes; every training question needs its answer in its context
+        for example in train_examples:
+            if not example.answer or example.answer_start is None:
+                raise UserError(f"question {example.text_b!r} (line {example.line}) of {train_path} has no answer "
+                                "found in its context", fix='give every training question an answer: "answers": '
+                                '[{"text": "...", "answer_start": N}] with the text at N in the context')
+        return LabelSpace(task, [])
     if kind.is_generation:  # no classes: every row needs its target text
         for path, examples in [(train_path, train_examples)] + [
                 (_path(o, ["the dev data", "the test data"][min(i, 1)]), _examples(o)) for i, o in enumerate(others)]:

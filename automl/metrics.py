@@ -12,6 +12,7 @@ Every key is higher-is-better except those in `LOWER_IS_BETTER`.
   per type "f1/LOC", "precision/LOC", "recall/LOC", "support/LOC"; the counts entities_gold, entities_predicted,
   entities_correct (so scores of several test sets can be pooled) |
 | ABS-5 score | pearson, spearman, mse, mae (a constant prediction correlates 0.0, not NaN) |
+| ABS-9 | exact_match, f1 (SQuAD's, characters for Chinese: automl/span_metrics.py), each 0-1 |
 | ABS-7 | chrf, bleu, rouge_l, exact_match, each 0-1 (automl/generation_metrics.py: sacrebleu) |
 | ABS-8 | perplexity, bits_per_char (pooled over every character and sentence end; automl/models/lm) |
 | ABS-4 (given `probabilities`) | the classification keys, and auc (binary: of the second class; more: macro one-vs-rest) |
@@ -53,6 +54,10 @@ def evaluate(task: str, labels: LabelSpace, golds: Sequence[Any], preds: Sequenc
         from automl.models.lm import perplexity
 
         return perplexity(preds)
+    if kind.is_span:  # ABS-9: SpanAnswers (or texts) against the gold answer texts
+        from automl.span_metrics import span_scores
+
+        return span_scores([getattr(p, "text", p) or "" for p in preds], [(str(g or ""),) for g in golds])
     if kind.is_generation:
         from automl.generation_metrics import generation_scores
 

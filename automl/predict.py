@@ -51,7 +51,12 @@ def _lines(text: str, path: Path, task: str) -> list[Example]:
         if not line.strip():
             continue
         parts = line.split("\t")
-        if task_type(task).is_pair:
+        if task_type(task).is_span:  # ABS-9: question<TAB>context
+            if len(parts) < 2:
+                raise UserError(f"{path}:{number}: reading comprehension needs `question<TAB>context`.",
+                                "Separate the question and its context with a tab, or give SQuAD JSON.")
+            examples.append(Example(text=parts[1], text_b=parts[0], line=number))
+        elif task_type(task).is_pair:
             if len(parts) < 2:
                 raise UserError(f"{path}:{number}: a pair task needs `text_a<TAB>text_b`.",
                                 "Separate the two texts with a tab.")
@@ -112,6 +117,12 @@ def _from_record(record: dict[str, Any], line: int, task: str, path: Path) -> Ex
     for key, value in record.items():
         by_role.setdefault(ALIASES.get(norm(key), "?"), value)
     values = list(record.values())
+    if task_type(task).is_span:  # ABS-9: a question and its context
+        context, question = by_role.get("context", by_role.get("text")), by_role.get("question")
+        if not isinstance(context, str) or not isinstance(question, str):
+            raise UserError(f"{path}:{line}: reading comprehension needs a question and a context.",
+                            'Name the columns "question" and "context".')
+        return Example(text=context, text_b=question, line=line)
     if task_type(task).is_tagging and isinstance(by_role.get("tokens"), list):
         tokens = tuple(str(t) for t in by_role["tokens"])
         return Example(text=" ".join(tokens), tokens=tokens, line=line)
@@ -143,6 +154,8 @@ def rows_jsonl(examples: Sequence[Example], answers: Sequence[dict[str, Any]]) -
     out = []
     for e, answer in zip(examples, answers, strict=True):
         given = {"text": e.text} if e.text_b is None else {"text_a": e.text, "text_b": e.text_b}
+        if "answer" in answer:  # ABS-9
+            given = {"question": e.text_b or "", "context": e.text}
         out.append(json.dumps({"line": e.line, **given, **answer}, ensure_ascii=False))
     return "\n".join(out) + "\n"
 
@@ -155,6 +168,8 @@ def _show(pred: Any) -> str:
 
 def prediction_of(answer: dict[str, Any]) -> Any:
     """The prediction in the data's own terms (what `evaluate` scores) from an answer."""
+    if "answer" in answer:  # ABS-9: the answer's text (its "score" is the span's logits)
+        return str(answer["answer"])
     if "log_prob" in answer:  # ABS-8: a sentence's score under the language model
         from automl.models.lm import SentenceScore
 
@@ -187,6 +202,8 @@ def predict_file(model_dir: Path, data: Path, output: Path | None, batch_size: i
         setattr(model, "beam_size", beam or getattr(model, "beam_size", 1))  # noqa: B010 - no TaskModel field
         setattr(model, "max_target_length", max_new_tokens or getattr(model, "max_target_length", 64))  # noqa: B010
     examples, labeled = read_inputs(data, task)
+    if model.labels.kind.is_span:  # questions without answers: answered, not scored
+        labeled = labeled and all(e.answer is not None for e in examples)
     got = answer_all(model, examples, batch_size=batch_size)
     preds = [prediction_of(a) for a in got]
     text = rows_jsonl(examples, got) if fmt == "jsonl" else rows_tsv(examples, got, preds)
@@ -197,8 +214,7 @@ def predict_file(model_dir: Path, data: Path, output: Path | None, batch_size: i
         sys.stdout.write(text)
     if labeled:
         stderr = Console(stderr=True)
-        unknown = ([] if model.labels.regression or model.labels.kind.is_generation
-                   or model.labels.kind.is_language_model
+        unknown = ([] if model.labels.regression or not model.labels.kind.has_labels
                    else _unknown_labels(model.labels.names, model.targets(examples)))
         if unknown:
             stderr.print(f"no scores: the file's labels {', '.join(unknown[:5])} are not the model's "

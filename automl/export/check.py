@@ -7,6 +7,7 @@ forward, decode), in fp32 on both sides, with the same number of threads; only t
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -83,9 +84,12 @@ def compare_outputs(model: TaskModel, onnx_session: Any, examples: Sequence[Exam
 
 
 def _same(a: Any, b: Any) -> bool:
-    """Equal answers; scores (floats, de-normalised by the model) equal to the check's tolerance."""
+    """Equal answers; scores (floats, de-normalised by the model) equal to the check's tolerance, also inside
+    an answer made of fields (a language model's SentenceScore: log-probability and units)."""
     if isinstance(a, float) and isinstance(b, float):
         return math.isclose(a, b, rel_tol=TOLERANCE, abs_tol=TOLERANCE)
+    if dataclasses.is_dataclass(a) and type(a) is type(b) and not isinstance(a, type):
+        return all(_same(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a))
     return bool(a == b)
 
 

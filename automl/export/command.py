@@ -37,6 +37,11 @@ def export_command(model_dir: Path, out: Path | None, data: Path | None, threads
     from automl.models import load_model
 
     model = load_model(model_dir).eval()
+    if model.labels.kind.is_generation:  # ABS-7: seq2seq and hub-seq2seq decode step by step in Python
+        raise UserError(f"automl cannot export the {model.family} generation model {model_dir} to ONNX: its forward "
+                        "is the encoder alone and the text comes from a decoding loop (greedy or beam search) "
+                        "that runs in PyTorch, so an ONNX file would not generate anything",
+                        fix=f"serve it with `automl serve {model_dir}` (PyTorch), which answers with the text")
     data = data or _data_of_run(model_dir)
     examples = _examples(data, model.labels.task)
     out = out or Path(model_dir) / "model.onnx"

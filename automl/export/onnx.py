@@ -30,7 +30,8 @@ from automl.models.base import TaskModel
 
 OPSET = 18
 DIGEST_KEY = "automl_weights_sha256"
-DECODE_ONLY = frozenset({"labels", "num_tokens", "word_starts", "num_words"})  # read by decode, not forward
+# read by decode, not forward (the last three: a reading-comprehension model's windows, automl/models/span_qa)
+DECODE_ONLY = frozenset({"labels", "num_tokens", "word_starts", "num_words", "window_of", "offsets", "context_chars"})
 
 
 @dataclass(frozen=True)

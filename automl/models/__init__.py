@@ -77,6 +77,10 @@ def build_model(spec: ModelSpec, labels: LabelSpace, train_examples: list[Exampl
     """A fresh, untrained-head model for `labels`. From-scratch families build their vocabulary from
     `train_examples`; transformers take `dropout` and `attention_dropout` as hparams, and one whose word
     embeddings are most of its weights keeps only the pieces `train_examples` need (`vocab_trim`)."""
+    if labels.kind.is_span and spec.family != "transformer":
+        raise UserError(f"model {spec.name} cannot read for answers: ABS-9 fine-tunes a pretrained transformer",
+                        fix="use --models multilingual-e5-small (Chinese, offline), minilm-l6 (English) or a "
+                            "transformers model folder")
     if spec.family in SCRATCH_FAMILIES:
         from automl.models.scratch import build_scratch
 
@@ -111,17 +115,22 @@ def build_model(spec: ModelSpec, labels: LabelSpace, train_examples: list[Exampl
     if spec.family != "transformer":
         raise UserError(f"model {spec.name} has family {spec.family!r}, which automl cannot build",
                         fix="use a transformer or one of " + ", ".join(sorted(SCRATCH_FAMILIES)))
+    from automl.models.transformer import TransformerModel
+
+    transformer_class: type[TransformerModel] = TransformerModel
+    if labels.kind.is_span:  # ABS-9: the encoder with a start/end head (automl/models/span_qa)
+        from automl.models.span_qa import SpanQATransformer
+
+        transformer_class = SpanQATransformer
     unknown = set(hparams) - {"dropout", "attention_dropout"}
     if unknown:
         raise ValueError(f"transformer hparams are dropout and attention_dropout, but got {sorted(unknown)}.")
-    from automl.models.transformer import TransformerModel
-
     if labels.kind.has_features:  # ABS-4: the training features' mean and std, for the fusion head
         from automl.models.transformer._features import feature_stats
 
         hparams = {**hparams, "feature_stats": feature_stats(train_examples)}
     try:
-        model = TransformerModel.from_pretrained(spec.source, labels, max_length, language, **hparams)
+        model = transformer_class.from_pretrained(spec.source, labels, max_length, language, **hparams)
     except OSError as error:
         if spec.local:
             raise UserError(f"cannot read model {spec.name} from {spec.source}: {error}",
@@ -181,6 +190,10 @@ def _load_model(directory: str | Path) -> TaskModel:
         from automl.models.seq2seq import HubSeq2SeqModel
 
         return HubSeq2SeqModel.load(directory)
+    if family == "span-qa":
+        from automl.models.span_qa import SpanQATransformer
+
+        return SpanQATransformer.load(directory)
     if family == "ensemble":
         from automl.models.ensemble import EnsembleModel
 

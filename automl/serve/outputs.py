@@ -8,6 +8,7 @@ a scratch regressor's de-normalised score); the probabilities from the same logi
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -25,7 +26,8 @@ def answer_batch(model: TaskModel, examples: Sequence[Example], forward: Forward
     """One JSON-ready answer per example, from a single forward pass over them (no gradients).
 
     Classification: {"label", "probabilities": {name: p}}; multi-label (ABS-3): {"labels", "probabilities"};
-    a score: {"score"}; tagging (ABS-6): {"tokens", "tags", "spans": [{"type", "start", "end", "text"}]},
+    a score: {"score"}; reading comprehension (ABS-9): {"answer", "start", "end", "score"}, `end` exclusive, in
+    characters of the context; tagging (ABS-6): {"tokens", "tags", "spans": [{"type", "start", "end", "text"}]},
     `end` exclusive, in tokens. `forward` replaces the model's own forward (an ONNX session's logits).
     """
     if not examples:
@@ -37,6 +39,9 @@ def answer_batch(model: TaskModel, examples: Sequence[Example], forward: Forward
     labels = model.labels
     if labels.kind.is_language_model:  # ABS-8: each sentence's score
         return [{"log_prob": s.log_prob, "units": s.units, "perplexity": s.perplexity} for s in decoded]
+    if labels.kind.is_span:  # ABS-9: the answer span, its characters in the context and start + end logit
+        return [{"answer": a.text, "start": a.start, "end": a.end,
+                 "score": round(a.score, 6) if math.isfinite(a.score) else None} for a in decoded]
     if labels.kind.is_generation:  # ABS-7: the generated text
         return [{"text": str(text)} for text in decoded]
     if labels.kind.is_tagging:

@@ -4,6 +4,7 @@
     {"pairs": [["text a", "text b"], ...]}               pair tasks (ABS-2, ABS-5)
     {"texts": ["海 钓 比 赛", ...]} or {"tokens": [["海", "钓"], ...]}   tagging (ABS-6): a text is split at
                                                          spaces, or into characters when it has none
+    {"questions": [{"question": "...", "context": "..."}, ...]}   reading comprehension (ABS-9)
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ def parse_request(body: bytes, task: str, limits: Limits = Limits(), n_features:
         raise BadRequest(422, f"the body must be a JSON object, not {type(data).__name__}: send {_shape(task, n_features)}")
     kind = task_type(task)
     key = "pairs" if kind.is_pair else ("tokens" if kind.is_tagging and "tokens" in data else "texts")
+    if kind.is_span:
+        key = "questions"
     items = data.get(key)
     if items is None:
         raise BadRequest(422, f"missing field {key!r}: send {_shape(task, n_features)}")
@@ -68,6 +71,12 @@ def parse_request(body: bytes, task: str, limits: Limits = Limits(), n_features:
 
 def _example(key: str, item: Any, i: int, tagging: bool, limits: Limits) -> Example:
     where = f"{key}[{i}]"
+    if key == "questions":
+        if not (isinstance(item, dict) and all(isinstance(item.get(k), str) and item[k].strip()
+                                               for k in ("question", "context"))):
+            raise BadRequest(422, f'{where} must be an object with non-empty strings "question" and "context"')
+        _check_length(where, item["question"] + item["context"], limits)
+        return Example(text=item["context"], text_b=item["question"])
     if key == "pairs":
         if not (isinstance(item, list) and len(item) == 2 and all(isinstance(t, str) for t in item)):
             raise BadRequest(422, f"{where} must be a list of two strings, [text_a, text_b]")
@@ -107,6 +116,8 @@ def _check_length(where: str, text: str, limits: Limits) -> None:
 
 def _shape(task: str, n_features: int = 0) -> str:
     kind = task_type(task)
+    if kind.is_span:
+        return '{"questions": [{"question": "...", "context": "..."}, ...]}'
     if kind.is_pair:
         return '{"pairs": [["text a", "text b"], ...]}'
     if kind.is_tagging:

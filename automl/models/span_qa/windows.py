@@ -67,20 +67,24 @@ class Answer:
 
 
 def best_answers(windows: Windows, contexts: list[str], start_logits: torch.Tensor, end_logits: torch.Tensor,
-                 max_answer_tokens: int = 30, top: int = 20) -> list[Answer]:
-    """One answer a question: the highest-scoring valid span over all of its windows."""
+                 max_answer_tokens: int = 30) -> list[Answer]:
+    """One answer a question: the highest-scoring valid span over all of its windows (start and end on context
+    tokens, end not before start, at most `max_answer_tokens`): every pair scored at once, no top-k cut, so a
+    question whose context has a token always gets an answer."""
     best: dict[int, Answer] = {}
     for w, q in enumerate(windows.question_of):
         row = windows.offsets[w]
-        s_logits, e_logits = start_logits[w].tolist(), end_logits[w].tolist()
-        s_top = sorted(range(len(row)), key=lambda t: -s_logits[t])[:top]
-        e_top = sorted(range(len(row)), key=lambda t: -e_logits[t])[:top]
-        for s in s_top:
-            for e in e_top:
-                first, last = row[s], row[e]
-                if first is None or last is None or e < s or e - s + 1 > max_answer_tokens:
-                    continue
-                score = s_logits[s] + e_logits[e]
-                if q not in best or score > best[q].score:
-                    best[q] = Answer(contexts[q][first[0]:last[1]], first[0], last[1], score)
+        n = min(len(row), start_logits.shape[1])
+        context = torch.tensor([span is not None for span in row[:n]])
+        if not bool(context.any()):
+            continue
+        pairs = start_logits[w, :n, None].float() + end_logits[w, None, :n].float()
+        span = torch.arange(n)[None, :] - torch.arange(n)[:, None]  # end - start
+        valid = context[:, None] & context[None, :] & (span >= 0) & (span < max_answer_tokens)
+        flat = int(pairs.masked_fill(~valid, float("-inf")).argmax())
+        s, e = divmod(flat, n)
+        score = float(pairs[s, e])
+        first, last = row[s], row[e]
+        if first is not None and last is not None and (q not in best or score > best[q].score):
+            best[q] = Answer(contexts[q][first[0]:last[1]], first[0], last[1], score)
     return [best.get(q, Answer("", 0, 0, float("-inf"))) for q in range(len(contexts))]

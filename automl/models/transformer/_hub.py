@@ -14,6 +14,8 @@ def head_shape(labels: LabelSpace) -> tuple[int, str | None]:
     """(outputs, transformers' problem_type) of the task head."""
     if labels.kind.is_tagging:
         return len(labels.names), None
+    if labels.kind.is_span:  # ABS-9: a start and an end logit per token
+        return 2, None
     if labels.kind.is_multilabel:
         return len(labels.names), "multi_label_classification"
     if labels.regression:
@@ -22,8 +24,14 @@ def head_shape(labels: LabelSpace) -> tuple[int, str | None]:
 
 
 def auto_class(labels: LabelSpace) -> Any:
-    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
+    from transformers import (
+        AutoModelForQuestionAnswering,
+        AutoModelForSequenceClassification,
+        AutoModelForTokenClassification,
+    )
 
+    if labels.kind.is_span:
+        return AutoModelForQuestionAnswering
     return AutoModelForTokenClassification if labels.kind.is_tagging else AutoModelForSequenceClassification
 
 

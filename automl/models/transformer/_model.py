@@ -82,6 +82,8 @@ class TransformerModel(TaskModel):
             "id2label": {i: n for i, n in enumerate(labels.names)} if labels.names else {0: "score"},
             "label2id": {n: i for i, n in enumerate(labels.names)} if labels.names else {"score": 0},
         }
+        if labels.kind.is_span:  # ABS-9 (automl/models/span_qa): a start and an end logit per token
+            overrides.update(id2label={0: "start", 1: "end"}, label2id={"start": 0, "end": 1})
         if labels.kind.has_features:
             overrides.update(text_head_overrides())
         with quiet_transformers():

@@ -64,6 +64,7 @@ def test_all_sets_written(demo: dict[str, DemoSet]) -> None:
         "inews": SINGLE_TEXT_CLASSIFICATION,
         "twitter_ner": SEQUENCE_LABELING,
         "pd_relations": MULTI_TASK,
+        "peoples_daily_qa": "ABS-9",
     }
     for d in demo.values():
         assert set(d.files) == set(SPLITS) and all(p.is_file() for p in d.files.values())
@@ -133,6 +134,23 @@ def test_peoples_daily_tags(demo: dict[str, DemoSet]) -> None:
     assert sum(t != "O" for _, t in loc) == 2
     types = Counter(t[2:] for sent in every for _, t in sent if t.startswith("B-"))
     assert set(types) == {"PER", "LOC", "ORG"} and types["LOC"] > types["PER"] > types["ORG"] > 3_000
+
+
+def test_peoples_daily_qa_answers_sit_at_their_offsets(demo: dict[str, DemoSet]) -> None:
+    import json
+
+    contexts: dict[str, set[str]] = {}
+    for s, path in demo["peoples_daily_qa"].files.items():
+        paragraphs = json.loads(path.read_text(encoding="utf-8"))["data"][0]["paragraphs"]
+        assert len(paragraphs) == demo["peoples_daily_qa"].counts[s]
+        for p in paragraphs:
+            (qa,) = p["qas"]
+            answer = qa["answers"][0]
+            assert p["context"][answer["answer_start"]:answer["answer_start"] + len(answer["text"])] == answer["text"]
+            assert qa["question"].startswith("与") and qa["question"].endswith("一起被提到的人物是谁？")
+        contexts[s] = {p["context"] for p in paragraphs}
+    assert [len(contexts[s]) for s in SPLITS] == [1200, 150, 150]
+    assert not (contexts["train"] & contexts["test"]) and not (contexts["train"] & contexts["dev"])
 
 
 def test_pd_helpers() -> None:
