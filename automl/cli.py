@@ -40,10 +40,6 @@ def run(
     nproc: Annotated[int, typer.Option(min=1, help="Train each trial data-parallel on N processes of this machine (torchrun, DDP: Gloo on CPU, NCCL one GPU each); batch sizes are per process.")] = 1,
 ) -> None:
     """Sweep models, learning rate and batch size on your data; save the best model and a report."""
-    if nproc > 1:  # the same command under torchrun (automl/distributed.py)
-        from automl.distributed import command_args, launch
-
-        raise typer.Exit(launch(nproc, command_args(ctx)))
     from automl.run import RunOptions
     from automl.run import run as run_sweep
 
@@ -52,6 +48,12 @@ def run(
                          trials=trials, budget_minutes=budget_minutes, storage=storage, study=study, out=out,
                          answers=answers, seed=seed, memory_fraction=memory_fraction, metric=metric, epochs=epochs,
                          max_batch=max_batch, ensemble=ensemble)
+    if nproc > 1:  # the same command under torchrun (automl/distributed.py)
+        from automl.distributed import command_args, launch
+        from automl.preflight import check_run
+
+        check_run(options)  # once, before the ranks start (each would say it)
+        raise typer.Exit(launch(nproc, command_args(ctx)))
     run_sweep(options, console)
 
 

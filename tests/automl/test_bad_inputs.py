@@ -45,6 +45,7 @@ CASES: list[tuple[str, str, list[str]]] = [
     ("run-storage-unknown-db", RUN + " --storage nosuchdb://u@h/db --out {finished}", ["no database SQLAlchemy knows", "sqlite:///"]),
     ("run-storage-refused", RUN + " --storage postgresql://u:p@127.0.0.1:1/db --out {finished}", ["cannot connect", "Start the database server"]),
     ("run-storage-not-sqlite", RUN + " --storage sqlite:///{bad}/not_a_database.sqlite --out {finished}", ["not a SQLite database", "new file name"]),
+    ("run-nproc-storage", RUN + " --nproc 2 --storage not-a-url --out {finished}", ["not a database URL"]),  # once, not per rank
     ("run-storage-folder", RUN + " --storage sqlite:///{tmp} --out {finished}", ["is a folder", "study.db"]),
     # automl run: options
     ("run-metric-unknown", RUN + " --task ABS-1 --metric acuracy --out {finished}", ["'acuracy'", "Did you mean 'accuracy'", "Use one of"]),

@@ -59,16 +59,17 @@ def test_shard_gives_every_rank_as_many_batches_and_covers_all() -> None:
     assert one.shard_size(241) == 121
 
 
-def test_nproc_runs_the_same_options_without_nproc(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_nproc_runs_the_same_options_without_nproc(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import automl.distributed
     from automl.cli import app
 
     launched: list[tuple[int, list[str]]] = []
     monkeypatch.setattr(automl.distributed, "launch", lambda n, argv: launched.append((n, argv)) or 0)
-    done = CliRunner().invoke(app, ["run", "--data", "x.tsv", "--nproc", "3", "--trials", "4", "--budget-minutes", "2.5",
-                                    "--out", "o"])
+    out = str(tmp_path / "o")  # the options are checked before the launch (automl/preflight.py): real paths
+    done = CliRunner().invoke(app, ["run", "--data", str(DATA), "--nproc", "3", "--trials", "4", "--budget-minutes", "2.5",
+                                    "--out", out])
     assert done.exit_code == 0, done.output
-    assert launched == [(3, ["run", "--data", "x.tsv", "--trials", "4", "--budget-minutes", "2.5", "--out", "o"])]
+    assert launched == [(3, ["run", "--data", str(DATA), "--trials", "4", "--budget-minutes", "2.5", "--out", out])]
 
 
 def two_gpus() -> bool:
