@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from dataclasses import replace
@@ -146,11 +147,16 @@ def run_pipeline(options: RunOptions, console: Console) -> dict[str, Any]:
     from automl.models import load_model
     from automl.pipeline.report import render, write
     from automl.run import sweep
+    from automl.run_guard import record_options
 
+    if os.environ.get("WORLD_SIZE", "1") != "1":
+        raise UserError("the ABS-10 pipeline trains in one process (two sweeps one after the other)",
+                        "drop --nproc (or torchrun) for an entity-relation file")
     started = time.time()
     options.out.mkdir(parents=True, exist_ok=True)
     parts, notes = split_records(options)
     rule = learn_rule(parts["train"])
+    record_options(options.out, options)  # --out now belongs to this data and these options (run_guard)
     entity_files, relation_files, more = write_subtasks(parts, rule, options.out / "data", options.seed)
     notes += more
     console.print(f"[bold]ABS-10[/] (SPLIT-2 pipeline) on {len(parts['train']):,} train / {len(parts['dev']):,} dev / "
