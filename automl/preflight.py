@@ -182,9 +182,15 @@ def check_metric(metric: str | None, task: str, regression: bool | None = None, 
                  origin: str = "--metric") -> None:
     if metric is None:
         return
+    tag_types = list(tag_types)
     known = metric_names(task, regression, tag_types)
     if known is None or metric in known:
         return
+    if "/" in metric and not tag_types and metric.split("/")[0] in ("precision", "recall", "f1"):
+        from presets.catalog import task as task_type
+
+        if task_type(task).is_tagging:
+            return  # an entity type's score (f1/LOC): the types are known once the data is read
     from presets.catalog import did_you_mean
 
     what = "a similarity score" if regression else task
