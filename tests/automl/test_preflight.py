@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from advisor.errors import UserError
@@ -10,7 +12,7 @@ from automl.models.base import LabelSpace
 from automl.preflight import check_metric, metric_names
 from presets.catalog import tasks
 
-EXAMPLES = {  # task, label names, regression, golds (= predictions)
+EXAMPLES: dict[str, tuple[list[str], bool, list[Any]]] = {  # task: label names, regression, golds (= predictions)
     "ABS-1": (["neg", "pos"], False, ["neg", "pos", "pos"]),
     "ABS-3": (["a", "b"], False, [("a",), ("a", "b"), ()]),
     "ABS-5": ([], True, [0.1, 0.5, 0.9]),
