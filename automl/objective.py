@@ -88,7 +88,8 @@ def record_result(record: TrialRecord, result: TrialResult) -> None:
 
 
 def release_memory() -> None:
-    """After an out-of-memory error the failed batch's tensors are garbage: free them before the next trial."""
+    """After an out-of-memory error the failed trial's tensors are garbage: free them before the next trial
+    (called once the error is gone: inside its except block, its traceback still holds them)."""
     gc.collect()
     import torch
 
@@ -123,9 +124,7 @@ def objective(body: Body, kind: str = "trial",
             if not is_out_of_memory(exc):
                 record.state, record.reason = "FAIL", f"{type(exc).__name__}: {exc}"[:300]
                 raise
-            release_memory()
             record.state, record.reason = "PRUNED", _out_of_memory_reason(trial, exc)
-            raise optuna.TrialPruned(record.reason) from None
         except Exception as exc:
             record.state, record.reason = "FAIL", f"{type(exc).__name__}: {exc}"[:300]
             raise
@@ -136,5 +135,9 @@ def objective(body: Body, kind: str = "trial",
             trial.set_user_attr(RECORD, record.model_dump(mode="json"))
             if on_record is not None:
                 on_record(record)
+        # Out of memory. Only here, past the except block, are the error and its traceback gone, and with them
+        # the failed step's frames, which hold its model, batch and activations: now gc can free them.
+        release_memory()
+        raise optuna.TrialPruned(record.reason)
 
     return run

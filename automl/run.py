@@ -168,7 +168,7 @@ def run(options: RunOptions, console: Console) -> RunReport | None:
 def sweep(options: RunOptions, console: Console, group: Group | None = None) -> RunReport | None:
     import optuna
 
-    from automl.batch_size import tune_batch_size
+    from automl.batch_size import ProbeProgress, probe_time_limit, tune_batch_size
     from automl.finish import SweepFacts, finish
     from automl.labels import label_space
     from automl.metrics import default_metric
@@ -206,20 +206,21 @@ def sweep(options: RunOptions, console: Console, group: Group | None = None) -> 
     candidates: dict[str, Candidate] = {}
     probe_logs: dict[str, Any] = {}
     max_lengths: dict[str, int] = {}
-    for name, spec in specs.items():
+    for index, (name, spec) in enumerate(specs.items()):
         space = search_range(name)
         sample = splits.train[:2000]
         max_length = options.max_length or p95_length(build_model(spec, labels, sample, 512, splits.language), sample)
         max_lengths[name] = max_length
         model = build_model(spec, labels, splits.train, max_length, splits.language)
         ceiling = min(batch_ceiling(space, len(splits.train)), options.max_batch or 2**20)
-        search = tune_batch_size(model, splits.train, model_name=name, device=dev_name, budget_share=options.memory_fraction,
-                                 cap=ceiling)
+        limit = probe_time_limit(started, options.budget_minutes, len(specs) - index)  # probing counts in the budget
+        with ProbeProgress(console, name, limit) as watch:
+            search = tune_batch_size(model, splits.train, model_name=name, device=dev_name, budget_share=options.memory_fraction,
+                                     cap=ceiling, time_limit_s=limit, progress=watch)
         probe_logs[name] = search.to_dict()
-        console.print(f"  {name}: max_length {max_length}, largest batch that fits (searched up to {ceiling}) {search.best} ({search.num_probes} probes"
-                      f"{', cached' if search.cached else ''}: {', '.join(str(p.size) + ('✓' if p.fits else '✗') for p in search.probes)})")
+        fits = watch.summary(search, max_length, ceiling, default=int(space["batch_start"]))
         candidates[name] = Candidate(name=name, lr_range=(space["lr_low"], space["lr_high"]), lr_default=space["lr_default"],
-                                     batch_start=int(space["batch_start"]), max_batch=max(1, min(search.best, ceiling)),
+                                     batch_start=int(space["batch_start"]), max_batch=max(1, min(fits, ceiling)),
                                      epochs=options.epochs or int(space["epochs"]))
         del model
 
@@ -229,13 +230,13 @@ def sweep(options: RunOptions, console: Console, group: Group | None = None) -> 
     record_options(options.out, options)  # from here --out belongs to these options (automl/run_guard.py)
     study = open_study(storage, study_name, options.seed, max_resource=100 * max_epochs, metric=metric)
     enqueue_defaults(study, candidates)
-    deadline = None if options.budget_minutes is None else time.time() + 60 * options.budget_minutes
+    deadline = None if options.budget_minutes is None else started + 60 * options.budget_minutes
     with SweepProgress(console, total=options.trials, done=finished(study), study=study) as progress:
         ctx = SweepContext(task=splits.task, labels=labels, train=splits.train, dev=splits.dev, language=splits.language,
                            max_lengths=max_lengths, metric=metric, candidates=candidates, models_dir=options.out / "models",
                            seed=options.seed, deadline=deadline, device=dev_name, on_step=progress.step,
                            keep=max(1, options.ensemble), group=group)
-        ran = run_study(study, ctx, options.trials, None if deadline is None else deadline - time.time(),
+        ran = run_study(study, ctx, options.trials, None if deadline is None else max(1.0, deadline - time.time()),
                         callbacks=[progress.trial_done])
     if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials):
         raise UserError(f"no trial completed in study {study_name!r} ({len(study.trials)} tried; reasons in `automl report {options.out}`).",

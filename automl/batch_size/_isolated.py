@@ -62,19 +62,13 @@ def _virtual_bytes() -> int:
 
 
 def _child(conn: Connection, payload: bytes, limit_bytes: int) -> None:
-    """The child's loop: build the probe, warm it up, cap the address space, answer sizes until told to stop."""
-    import resource
-
-    _fix_mmap_threshold()
-    from automl.batch_size._probes import TorchProbe
-
-    model, longest, settings = pickle.loads(payload)
-    del payload
-    probe = TorchProbe(model, [longest], "cpu", cpu_measure="resident-only", warmup=False, **settings)
-    probe._guarded(lambda: probe._steps(1, 1))  # one-time allocations (thread pools) before the cap
-    cap = _virtual_bytes() + limit_bytes
-    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    resource.setrlimit(resource.RLIMIT_AS, (cap if hard == resource.RLIM_INFINITY else min(cap, hard), hard))
+    """The child's loop: build the probe, warm it up, cap the address space, answer sizes until told to stop.
+    An error that is not out-of-memory (a bug in the model or the data) goes back to the parent, which raises."""
+    try:
+        probe = _ready_probe(payload, limit_bytes)
+    except Exception as exc:  # noqa: BLE001 - sent to the parent, raised there
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        return
     conn.send(("ready", None))
     while True:
         message, size = conn.recv()
@@ -84,6 +78,35 @@ def _child(conn: Connection, payload: bytes, limit_bytes: int) -> None:
             conn.send(("result", probe(size).to_dict()))
         except MemoryError:  # outside torch's allocator (Python objects, the reply itself)
             conn.send(("result", ProbeResult(size, False, None, 0.0, "out of memory: MemoryError").to_dict()))
+        except Exception as exc:  # noqa: BLE001 - sent to the parent, raised there
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+            return
+
+
+def _ready_probe(payload: bytes, limit_bytes: int) -> Any:
+    import resource
+
+    import torch
+
+    _fix_mmap_threshold()
+    from automl.batch_size._probes import TorchProbe
+
+    model, longest, settings = pickle.loads(payload)
+    del payload
+    torch.set_num_threads(settings.pop("threads"))
+    probe = TorchProbe(model, [longest], "cpu", cpu_measure="resident-only", warmup=False, **settings)
+    probe._guarded(lambda: probe._steps(1, 1))  # one-time allocations (thread pools) before the cap
+    cap = _virtual_bytes() + limit_bytes
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (cap if hard == resource.RLIM_INFINITY else min(cap, hard), hard))
+    return probe
+
+
+class ProbeError(RuntimeError):
+    """The probe failed in the child for another reason than memory: a bug in the model or the data."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"the batch-size probe failed in its child process: {message}")
 
 
 class IsolatedProbe:
@@ -113,8 +136,10 @@ class IsolatedProbe:
         self.limit_bytes = int(limit_bytes if limit_bytes is not None else budget_bytes)
         self.timeout_s, self.deadline, self.start_timeout_s = timeout_s, deadline, start_timeout_s
         longest = max(examples, key=model.length)
+        import torch
+
         settings = {"steps": steps, "bf16": bf16, "lr": lr, "memory_budget_bytes": self.budget_bytes,
-                    "ram_limit_bytes": self.limit_bytes}
+                    "ram_limit_bytes": self.limit_bytes, "threads": torch.get_num_threads()}
         self._payload = pickle.dumps((model, longest, settings), protocol=pickle.HIGHEST_PROTOCOL)
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
@@ -133,7 +158,7 @@ class IsolatedProbe:
         return default if left is None else min(default, left)
 
     def _start(self) -> str | None:
-        """Start the child; None when it is ready, else why not."""
+        """Start the child; None when it is ready, else why not (it did not start in time)."""
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
         process = context.Process(target=_child, args=(child, self._payload, self.limit_bytes),
@@ -142,13 +167,33 @@ class IsolatedProbe:
         child.close()
         self._process, self._conn = process, parent
         wait = self._wait_s(self.start_timeout_s)
-        try:
-            if parent.poll(wait) and parent.recv()[0] == "ready":
+        reply = self._receive(wait)
+        if reply is not None and reply[0] == "ready":
+            return None
+        if process.is_alive() and reply is None:
+            return self._stop(f"the probe process did not start within {wait:.0f} s")
+        self._stop()
+        # Not memory (the cap comes after the warm-up): a child that cannot start never will.
+        raise ProbeError(reply[1] if reply is not None else f"it ended while starting (exit code {process.exitcode}; "
+                         "a script that starts runs must guard them with `if __name__ == '__main__':`)")
+
+    def _receive(self, wait: float | None) -> tuple[str, Any] | None:
+        """The child's next message; None when it did not come in `wait` seconds or the child is gone.
+        Polled in short steps: until the child has unpickled its end of the pipe, this process holds a
+        copy of it (multiprocessing's fd sharer), so a child that dies before then never shows as EOF."""
+        assert self._conn is not None and self._process is not None
+        end = None if wait is None else time.monotonic() + wait
+        while True:
+            step = 0.2 if end is None else max(0.0, min(0.2, end - time.monotonic()))
+            try:
+                if self._conn.poll(step):
+                    reply: tuple[str, Any] = self._conn.recv()
+                    return reply
+            except (EOFError, OSError):
+                self._process.join(timeout=10)  # gone: its exit code comes with its reaping
                 return None
-        except (EOFError, OSError):
-            pass
-        return self._stop(f"the probe process did not start within {wait:.0f} s" if process.is_alive()
-                          else f"the probe process ended while starting (exit code {process.exitcode})")
+            if not self._process.is_alive() or (end is not None and time.monotonic() >= end):
+                return None
 
     def _stop(self, why: str = "") -> str:
         if self._process is not None:
@@ -178,15 +223,16 @@ class IsolatedProbe:
             if failed is not None:
                 return ProbeResult(size, False, None, time.perf_counter() - began, failed)
         assert self._conn is not None and self._process is not None
-        wait = self._wait_s(self.timeout_s)
         try:
             self._conn.send(("probe", size))
-            if self._conn.poll(wait):
-                kind, data = self._conn.recv()
-                if kind == "result":
-                    return self._within_limit(ProbeResult.from_dict(data))
-        except (EOFError, OSError):
+        except OSError:
             pass
+        reply = self._receive(self._wait_s(self.timeout_s))
+        if reply is not None and reply[0] == "result":
+            return self._within_limit(ProbeResult.from_dict(reply[1]))
+        if reply is not None:
+            self._stop()
+            raise ProbeError(reply[1])
         seconds = time.perf_counter() - began
         if self._process.is_alive():
             self._stop()

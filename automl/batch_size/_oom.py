@@ -7,10 +7,11 @@ versions raise plain RuntimeErrors.
 
 from __future__ import annotations
 
+import re
 import sys
 
-# recognises them, plus the cuBLAS and MPS spellings.  Matched on the message because extensions and older
-# torch versions raise plain RuntimeErrors.
+# What torch's CUDA and CPU allocators say, plus the cuDNN, cuBLAS, XPU and MPS spellings.  Matched on the
+# message because extensions and older torch versions raise plain RuntimeErrors.
 _OOM_MESSAGES = (
     "CUDA out of memory",
     "DefaultCPUAllocator: can't allocate memory",
@@ -19,11 +20,13 @@ _OOM_MESSAGES = (
     "XPU out of memory",
     "MPS backend out of memory",
 )
-
+# oneDNN (mkldnn) on CPU when it cannot allocate a primitive's memory, as a process under a memory limit meets
+# it (linear layers, RNNs); a shape it does not support says "... a primitive descriptor for ...": not memory.
+_ONEDNN = re.compile(r"could not create a primitive(?! descriptor)")
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
-    """Whether `exc` means the batch did not fit in memory (CUDA, CPU allocator, cuBLAS, MPS)."""
+    """Whether `exc` means the batch did not fit in memory (CUDA, CPU allocator, oneDNN, cuBLAS, MPS)."""
     if isinstance(exc, MemoryError):
         return True
     torch_module = sys.modules.get("torch")
@@ -36,5 +39,5 @@ def is_out_of_memory(exc: BaseException) -> bool:
     if not isinstance(exc, RuntimeError):
         return False
     message = str(exc)
-    return any(text in message for text in _OOM_MESSAGES)
+    return any(text in message for text in _OOM_MESSAGES) or _ONEDNN.search(message) is not None
 

@@ -99,6 +99,7 @@ class SearchResult:
     margin: float = 0.0
     cap: int | None = None
     cached: bool = False
+    stopped: str = ""  # why the search ended before it settled (the time for probing ran out); never cached
 
     @property
     def num_probes(self) -> int:
@@ -119,8 +120,9 @@ class SearchResult:
             )
         target = "" if self.target_bytes is None else f", target {format_bytes(self.target_bytes)}"
         source = " (cached)" if self.cached else ""
+        stopped = f", stopped early: {self.stopped}" if self.stopped else ""
         lines.append(
-            f"max batch size {self.best} after {self.num_probes} probes, {self.mode} mode{target}{source}"
+            f"max batch size {self.best} after {self.num_probes} probes, {self.mode} mode{target}{source}{stopped}"
         )
         return lines
 
@@ -141,6 +143,7 @@ class SearchResult:
             margin=float(data.get("margin", 0.0)),
             cap=data.get("cap"),
             cached=bool(data.get("cached", False)),
+            stopped=str(data.get("stopped", "")),
         )
 
 
@@ -189,6 +192,89 @@ def _check(start: int, cap: int | None, step: int, margin: float) -> None:
 # --- the policy ------------------------------------------------------------------------------------------
 
 
+@dataclass
+class _Search:
+    """What a search knows so far; both policies (`find_max_batch_size`, the reference) step through it."""
+
+    step: int
+    cap: int | None
+    target: int | None = None  # budget * (1 - margin); None: a size fits when the probe says it does
+    probes: list[ProbeResult] = field(default_factory=list)
+    moves: list[str] = field(default_factory=list)
+    lo: int = 0  # the largest size known to fit within the target
+    hi: int | None = None  # the smallest size known not to
+    lo_peak: int | None = None
+    aim_outcomes: list[bool] = field(default_factory=list)  # whether each line-guided probe fitted
+
+    def within(self, result: ProbeResult) -> bool:
+        if not result.fits:
+            return False
+        return self.target is None or result.peak_bytes is None or result.peak_bytes <= self.target
+
+    def record(self, result: ProbeResult, move: str) -> None:
+        self.probes.append(result)
+        self.moves.append(move)
+        fits = self.within(result)
+        if fits:
+            if result.size > self.lo:
+                self.lo, self.lo_peak = result.size, result.peak_bytes
+        elif self.hi is None or result.size < self.hi:
+            self.hi = result.size
+        if move in ("aim", "confirm"):
+            self.aim_outcomes.append(fits)
+
+    def settled(self) -> bool:
+        """The cap fits, or no grid size is left between the best fit and the first failure."""
+        if self.cap is not None and self.lo >= self.cap:
+            return True
+        return self.hi is not None and (grid_above(self.lo, self.step) >= self.hi or (self.lo == 0 and self.hi <= 1))
+
+    def stalled(self) -> bool:
+        """Two line-guided probes on the same side of a known failure: the line keeps missing."""
+        outcomes = self.aim_outcomes
+        return self.hi is not None and len(outcomes) >= 2 and outcomes[-1] == outcomes[-2]
+
+    def next_size(self, aim: int | None, growth: float, max_jump: float | None = None) -> tuple[int, str]:
+        """Halve until something fits; then `aim` where given, else double by `growth` (no failure yet) or
+        bisect (between the best fit and the first failure); never past the cap, `max_jump` times the best
+        fit, or a known failure."""
+        lo, hi, step = self.lo, self.hi, self.step
+        if lo == 0:
+            assert hi is not None
+            return max(1, round_down(hi // 2, step)), "halve"
+        if aim is not None:
+            size, move = aim, ("confirm" if aim == grid_above(lo, step) else "aim")
+        elif hi is None:
+            size, move = max(grid_above(lo, step), round_down(int(lo * growth), step)), "double"
+        else:
+            size, move = _bisect(lo, hi, step), "bisect"
+        if max_jump is not None:
+            size = min(size, max(grid_above(lo, step), round_down(int(lo * max_jump), step)))
+        if self.cap is not None and size > self.cap:
+            size = self.cap
+        if hi is not None and size >= hi:
+            size = _bisect(lo, hi, step)
+        return size, move
+
+    def run(self, probe: Probe, start: int, max_probes: int, choose: Callable[[], tuple[int, str]],
+            should_stop: Callable[[], bool] | None = None) -> str:
+        """Probe from `start` until settled, `max_probes` or `should_stop()`; "" or why it stopped early."""
+        size, move = (start if self.cap is None else min(start, self.cap)), "start"
+        while len(self.probes) < max_probes:
+            if should_stop is not None and should_stop():
+                return "the time for probing ran out"
+            self.record(probe(size), move)
+            if self.settled():
+                break
+            size, move = choose()
+        return ""
+
+
+def _shrunk(best: int, margin: float, step: int) -> int:
+    """A size that fitted, less the margin (on the size, where no memory figure can take it)."""
+    return max(1, round_down(math.floor(best * (1.0 - margin)), step))
+
+
 def find_max_batch_size(
     probe: Probe,
     *,
@@ -199,6 +285,8 @@ def find_max_batch_size(
     margin: float = 0.05,
     min_signal: float = 0.02,
     max_probes: int = 20,
+    max_jump: float | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> SearchResult:
     """The largest batch size that fits, found with as few probes as the memory figures allow.
 
@@ -212,83 +300,36 @@ def find_max_batch_size(
     min_signal: the line is trusted once the peaks of two probes differ by this share of the target; below
         that the difference is mostly measurement noise and the search keeps doubling.
     max_probes: a bound on the probes, whatever the probe reports.
+    max_jump: never probe more than this many times the best size that fitted (None: no bound): a line
+        fitted on small sizes may be far off 30x further out, and a probe learns that only by allocating.
+    should_stop: asked before each probe; True ends the search with what it knows (a deadline).
 
     The probe counts against Lightning's binsearch are worked out in the module docstring.
     """
     _check(start, cap, step, margin)
     target = None if budget_bytes is None else int(budget_bytes * (1.0 - margin))
-    probes: list[ProbeResult] = []
-    moves: list[str] = []
-    lo, hi = 0, None  # the largest size known to fit within the target; the smallest known not to
-    lo_peak: int | None = None
-    aim_outcomes: list[bool] = []  # whether each line-guided probe fitted
+    search = _Search(step=step, cap=cap, target=target)
 
-    def within(result: ProbeResult) -> bool:
-        if not result.fits:
-            return False
-        return target is None or result.peak_bytes is None or result.peak_bytes <= target
-
-    size, move = (start if cap is None else min(start, cap)), "start"
-    while len(probes) < max_probes:
-        result = probe(size)
-        probes.append(result)
-        moves.append(move)
-        if within(result):
-            if size > lo:
-                lo, lo_peak = size, result.peak_bytes
-        elif hi is None or size < hi:
-            hi = size
-        if move in ("aim", "confirm"):
-            aim_outcomes.append(within(result))
-
-        if cap is not None and lo >= cap:
-            break
-        if hi is not None and (grid_above(lo, step) >= hi or (lo == 0 and hi <= 1)):
-            break
-
-        # The next size: halve until something fits, then aim with the line when it is trustworthy,
-        # else double (no failure yet) or bisect (between the best fit and the first failure).
-        if lo == 0:
-            assert hi is not None
-            size, move = max(1, round_down(hi // 2, step)), "halve"
-            continue
+    def choose() -> tuple[int, str]:
         aim = None
-        if target is not None:
-            aim = _aim(probes, lo, lo_peak, hi, target, step, min_signal)
-        # Two line-guided probes on the same side of a known failure: the line keeps missing, bisect.
-        stalled = hi is not None and len(aim_outcomes) >= 2 and aim_outcomes[-1] == aim_outcomes[-2]
-        if aim is not None and not stalled:
-            size, move = aim, ("confirm" if aim == grid_above(lo, step) else "aim")
-        elif hi is None:
-            growth = 2.0
-            if budget_bytes is not None and lo_peak:
-                # Through the origin the line overstates the cost per sample, so this never aims past
-                # the budget: a probe does not allocate far more than it is allowed to.
-                growth = min(growth, max(1.0, budget_bytes / lo_peak))
-            size, move = max(grid_above(lo, step), round_down(int(lo * growth), step)), "double"
-        else:
-            size, move = _bisect(lo, hi, step), "bisect"
-        if cap is not None and size > cap:
-            size = cap
-        if hi is not None and size >= hi:
-            size = _bisect(lo, hi, step)
+        if target is not None and search.lo > 0:
+            aim = _aim(search.probes, search.lo, search.lo_peak, search.hi, target, step, min_signal)
+        growth = 2.0
+        if budget_bytes is not None and search.lo_peak:
+            # Through the origin the line overstates the cost per sample, so this never aims past
+            # the budget: a probe does not allocate far more than it is allowed to.
+            growth = min(growth, max(1.0, budget_bytes / search.lo_peak))
+        return search.next_size(None if search.stalled() else aim, growth, max_jump)
 
-    best = lo
-    mode = "memory" if target is not None and lo_peak is not None else "oom-only"
+    stopped = search.run(probe, start, max_probes, choose, should_stop)
+    best = search.lo
+    mode = "memory" if target is not None and search.lo_peak is not None else "oom-only"
     if mode == "oom-only" and best > 0:
-        best = max(1, round_down(math.floor(best * (1.0 - margin)), step))
+        best = _shrunk(best, margin, step)
     if cap is not None:
         best = min(best, cap)
-    return SearchResult(
-        best=best,
-        probes=probes,
-        moves=moves,
-        mode=mode,
-        budget_bytes=budget_bytes,
-        target_bytes=target,
-        margin=margin,
-        cap=cap,
-    )
+    return SearchResult(best=best, probes=search.probes, moves=search.moves, mode=mode, budget_bytes=budget_bytes,
+                        target_bytes=target, margin=margin, cap=cap, stopped=stopped)
 
 
 def _aim(
@@ -351,32 +392,9 @@ def doubling_bisect_reference(
     the same grid and margin for a like-for-like count.
     """
     _check(start, cap, step, margin)
-    probes: list[ProbeResult] = []
-    moves: list[str] = []
-    lo, hi = 0, None
-    size, move = (start if cap is None else min(start, cap)), "start"
-    while len(probes) < max_probes:
-        result = probe(size)
-        probes.append(result)
-        moves.append(move)
-        if result.fits:
-            lo = max(lo, size)
-        else:
-            hi = size if hi is None else min(hi, size)
-        if cap is not None and lo >= cap:
-            break
-        if hi is not None and (grid_above(lo, step) >= hi or (lo == 0 and hi <= 1)):
-            break
-        if lo == 0:
-            assert hi is not None
-            size, move = max(1, round_down(hi // 2, step)), "halve"
-        elif hi is None:
-            size, move = round_down(2 * lo, step), "double"
-            if cap is not None:
-                size = min(size, cap)
-        else:
-            size, move = _bisect(lo, hi, step), "bisect"
-    best = lo
+    search = _Search(step=step, cap=cap)
+    search.run(probe, start, max_probes, lambda: search.next_size(None, 2.0))
+    best = search.lo
     if best > 0 and margin > 0:
-        best = max(1, round_down(math.floor(best * (1.0 - margin)), step))
-    return SearchResult(best=best, probes=probes, moves=moves, mode="oom-only", margin=margin, cap=cap)
+        best = _shrunk(best, margin, step)
+    return SearchResult(best=best, probes=search.probes, moves=search.moves, mode="oom-only", margin=margin, cap=cap)

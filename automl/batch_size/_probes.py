@@ -235,24 +235,7 @@ class TorchProbe:
 
 
 def torch_probe(
-    model: TaskModel,
-    examples: Sequence[Example],
-    device: str | torch.device = "cpu",
-    steps: int = 2,
-    memory_budget_bytes: int | None = None,
-    *,
-    budget_share: float = DEFAULT_BUDGET_SHARE,
-    cpu_measure: str = "tensors",
-    ram_limit_bytes: int | None = None,
+    model: TaskModel, examples: Sequence[Example], device: str | torch.device = "cpu", **options: Any
 ) -> TorchProbe:
-    """A probe for `find_max_batch_size(probe, budget_bytes=probe.budget_bytes)`; see `TorchProbe`."""
-    return TorchProbe(
-        model,
-        examples,
-        device,
-        steps=steps,
-        memory_budget_bytes=memory_budget_bytes,
-        budget_share=budget_share,
-        cpu_measure=cpu_measure,
-        ram_limit_bytes=ram_limit_bytes,
-    )
+    """A probe for `find_max_batch_size(probe, budget_bytes=probe.budget_bytes)`; `options` as `TorchProbe`'s."""
+    return TorchProbe(model, examples, device, **options)

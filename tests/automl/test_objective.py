@@ -4,6 +4,11 @@ other trials, diverged, out of memory on a real allocation, failed)."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import optuna
 import pytest
 import torch
@@ -132,3 +137,25 @@ def test_a_study_older_runs_wrote_reads_as_records() -> None:
     study.tell(trial, 0.8)
     (record,) = records(study)
     assert record.dev == {"accuracy": 0.8} and record.model_dir == "/m/trial-0" and record.params == {"model": "bow"}
+
+
+def run_child(headroom_mib: int, *batches: int) -> list[TrialRecord]:
+    """tests/automl/objective_oom_child.py: the trials in a child process under RLIMIT_AS (never set here)."""
+    script = Path(__file__).with_name("objective_oom_child.py")
+    done = subprocess.run([sys.executable, str(script), str(headroom_mib), *map(str, batches)], capture_output=True,
+                          text=True, timeout=600, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr[-3000:]
+    return [TrialRecord.model_validate(r) for r in json.loads(done.stdout.strip().splitlines()[-1])]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS is enforced on Linux only")
+def test_a_trial_past_a_real_memory_limit_is_pruned_its_memory_released_and_the_next_runs() -> None:
+    """A GRU over 600 characters: batch 48 needs more than the 250 MiB the child may add after its warm-up,
+    batch 24 nearly all of it. The first trial is pruned with the allocator's message; the second fits only if
+    the first one's tensors were freed; the third shows the limit still holds."""
+    first, second, third = run_child(250, 48, 24, 48)
+    assert first.state == "PRUNED" and first.reason.startswith("out of memory at batch 48: ")
+    assert "allocate" in first.reason or "primitive" in first.reason
+    assert second.state == "COMPLETE" and second.params == {"batch_size": 24}
+    assert third.state == "PRUNED" and third.reason.startswith("out of memory at batch 48")

@@ -1,0 +1,94 @@
+"""The batch-size probe in a child process under a real RLIMIT_AS (set in the child, never in this process):
+an allocation past the limit fails the size, not the run; a killed or hung child fails the size and the next
+probe starts a new one; `tune_batch_size` probes this way by default on CPU under Linux, within its time."""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from automl.batch_size import IsolatedProbe, ProbeResult, TorchProbe, tune_batch_size
+from automl.batch_size._isolated import ProbeError
+from tests.automl.batch_size.helpers import EXAMPLES, CharClassifier, MiB
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS is enforced on Linux only")
+
+
+def test_an_allocation_past_the_hard_limit_fails_in_the_child_and_the_parent_goes_on() -> None:
+    """CharClassifier needs about 1 MiB a sample: 8 fits in 64 MiB; 1024 (~1 GiB) cannot be allocated under it."""
+    limit_before = resource.getrlimit(resource.RLIMIT_AS)
+    with IsolatedProbe(CharClassifier(), EXAMPLES, budget_bytes=2**40, limit_bytes=64 * MiB) as probe:
+        small = probe(8)
+        big = probe(1024)
+        again = probe(8)
+    assert small.fits and small.peak_bytes is not None and 0 < small.peak_bytes < 64 * MiB
+    assert not big.fits and "out of memory" in big.reason
+    assert "hard limit 64.0 MiB" in big.reason or "probe process ended" in big.reason
+    assert again.fits
+    assert "resident +" in small.reason and "tensors" not in small.reason  # no profiler in the child
+    assert resource.getrlimit(resource.RLIMIT_AS) == limit_before  # the limit was the child's only
+
+
+def test_a_killed_child_fails_the_size_and_the_next_probe_starts_a_new_one() -> None:
+    with IsolatedProbe(CharClassifier(die_above=16), EXAMPLES, budget_bytes=2**30) as probe:
+        killed = probe(32)  # SIGKILL in the step, as the kernel's OOM killer would
+        after = probe(16)
+    assert not killed.fits and "exit code -9" in killed.reason and "out of memory" in killed.reason
+    assert after.fits and probe.restarts == 1
+
+
+def test_a_probe_past_its_time_is_stopped() -> None:
+    with IsolatedProbe(CharClassifier(sleep_above=8), EXAMPLES, budget_bytes=2**30, timeout_s=60) as probe:
+        assert probe(8).fits  # starts the child, whose start is not timed by timeout_s
+        probe.timeout_s = 2.0
+        began = time.monotonic()
+        slow = probe(16)
+        assert time.monotonic() - began < 20
+        probe.timeout_s = 60
+        assert probe(4).fits  # a new child
+    assert not slow.fits and slow.reason.startswith("still running after")
+
+
+def test_a_bug_in_the_model_is_raised_here_not_taken_for_memory() -> None:
+    with IsolatedProbe(CharClassifier(fail_on_call=3), EXAMPLES, budget_bytes=2**30) as probe:
+        with pytest.raises(ProbeError, match="ValueError: a bug in the model"):
+            probe(8)
+
+
+def test_tune_batch_size_probes_in_a_child_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The in-process probe is made to fail: the answer can only come from the child, and it is within the
+    budget on the child's resident figure."""
+
+    def not_here(self: TorchProbe, size: int) -> ProbeResult:
+        raise AssertionError("probed in the pytest process")
+
+    monkeypatch.setattr(TorchProbe, "__call__", not_here)
+    seen: list[int] = []
+
+    class Watch:
+        def starting(self, size: int) -> None:
+            seen.append(size)
+
+        def finished(self, result: ProbeResult) -> None:
+            assert result.size == seen[-1]
+
+    result = tune_batch_size(CharClassifier(), EXAMPLES, model_name="char", memory_budget_bytes=60 * MiB, margin=0.0,
+                             use_cache=False, progress=Watch())
+    assert 8 <= result.best < 128 and seen == [p.size for p in result.probes]
+    assert all(p.peak_bytes is not None and p.peak_bytes <= 60 * MiB for p in result.probes if p.fits)
+    assert all("resident +" in p.reason for p in result.probes if p.peak_bytes is not None)
+
+
+def test_tune_batch_size_within_its_time(tmp_path: Path) -> None:
+    """A step that hangs above 8: the search ends at its time limit, answers what fitted and is not cached."""
+    cache = tmp_path / "cache.json"
+    began = time.monotonic()
+    result = tune_batch_size(CharClassifier(sleep_above=8), EXAMPLES, model_name="char", memory_budget_bytes=2**30,
+                             cache_file=cache, time_limit_s=20.0)
+    assert time.monotonic() - began < 40
+    assert result.best == 8 and result.stopped and not cache.exists()
+    assert [p.fits for p in result.probes] == [True, False]
