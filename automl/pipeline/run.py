@@ -32,7 +32,7 @@ from automl.splits import HOLDOUT
 
 ENTITY_MODELS = ["lstm"]  # the fastest char tagger measured on People's Daily (automl/models/scratch/_hparams.py)
 RELATION_MODELS = ["cnn", "bow"]  # short marked texts: the fast from-scratch classifiers
-BUDGET_SHARES = {"entities": 0.5, "relations": 0.3}  # the rest: the sweeps' last stages and the pairing
+BUDGET_SHARES = {"entities": 0.4, "relations": 0.4}  # the rest: the sweeps' last stages and the pairing
 KEEP = 3  # models each sweep keeps for the pairing
 
 
