@@ -33,12 +33,30 @@ RAM_LIMIT_SHARE = 0.9  # of available RAM: a probe that grows the process more t
 
 
 def default_cpu_budget(share: float = DEFAULT_BUDGET_SHARE) -> int:
-    """`share` of the memory available now (psutil's `available`: free plus reclaimable cache)."""
+    """`share` of the memory available now (psutil's `available`: free plus reclaimable cache), or of the
+    address space this process may still take under its RLIMIT_AS (`prlimit --as`, `ulimit -v`) if less:
+    the trials run in this process, so a batch that fits the machine but not its limit would fail them all."""
     if not 0.0 < share <= 1.0:
         raise ValueError(f"The budget share is a fraction in (0, 1], but got {share=}.")
     import psutil
 
-    return int(psutil.virtual_memory().available * share)
+    room = psutil.virtual_memory().available
+    left = _address_space_left()
+    return int((room if left is None else min(room, left)) * share)
+
+
+def _address_space_left() -> int | None:
+    try:
+        import resource
+
+        soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
+        if soft == resource.RLIM_INFINITY:
+            return None
+        with open("/proc/self/status") as status:
+            size = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize:"))
+    except (ImportError, OSError, StopIteration, ValueError):
+        return None
+    return max(0, soft - size)
 
 
 def default_budget(device: str | torch.device, share: float = DEFAULT_BUDGET_SHARE) -> int:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 import torch
 from torch import nn
@@ -160,3 +163,18 @@ def test_probe_steps_run_in_the_trials_precision(bf16: bool) -> None:
     model.forward = recording  # type: ignore[method-assign]
     TorchProbe(model, EXAMPLES, "cpu", steps=1, memory_budget_bytes=60 * MiB, warmup=False, bf16=bf16)(4)
     assert seen and set(seen) == {bf16}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_default_cpu_budget_stays_within_the_address_space_limit() -> None:
+    """In a child under RLIMIT_AS (never set in pytest's process): the budget is half of what the limit leaves."""
+    code = (
+        "import resource\n"
+        "from automl.batch_size import default_cpu_budget\n"
+        "size = next(int(l.split()[1]) * 1024 for l in open('/proc/self/status') if l.startswith('VmSize:'))\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (size + 2**30, resource.RLIM_INFINITY))\n"
+        "print(default_cpu_budget(0.5))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert 0.4 * 2**30 < int(done.stdout) <= 0.5 * 2**30
