@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 # A line fitted on small sizes is extrapolated at most this far past the best fit in one probe: memory that
 # grows faster than the line (a recurrent net over 1,000 characters) is then met a step at a time.
 MAX_JUMP = 8.0
-PROBE_SHARE = 0.25  # of a run's --budget-minutes that probing all its models may take; the trials get the rest
+PROBE_SHARE = 0.15  # of a run's --budget-minutes that probing all its models may take; the trials get the rest
 
 
 class ProbeWatcher(Protocol):
