@@ -27,6 +27,8 @@ from presets.catalog import SCRATCH_FAMILIES, tiers
 from presets.catalog import task as task_type
 
 if TYPE_CHECKING:
+    from automl.models.base import LabelSpace
+    from automl.sweep import Candidate
     from automl.training.ddp import Group
 
 
@@ -165,20 +167,50 @@ def run(options: RunOptions, console: Console) -> RunReport | None:
             return sweep(options, console, group)
 
 
+def probe_models(specs: dict[str, Any], splits: Splits, labels: LabelSpace, options: RunOptions, dev_name: str,
+                 started: float, console: Console) -> tuple[dict[str, Candidate], dict[str, Any], dict[str, int]]:
+    """Each model's max length and largest batch (automl/batch_size), probed within the run's time for probing
+    (counted from `started`, a time.time()): the sweep's candidates, the probe logs, the max lengths."""
+    from automl.batch_size import ProbeProgress, probe_time_limit, tune_batch_size
+    from automl.models import build_model
+    from automl.sweep import Candidate
+
+    candidates: dict[str, Candidate] = {}
+    probe_logs: dict[str, Any] = {}
+    max_lengths: dict[str, int] = {}
+    for index, (name, spec) in enumerate(specs.items()):
+        space = search_range(name)
+        sample = splits.train[:2000]
+        max_length = options.max_length or p95_length(build_model(spec, labels, sample, 512, splits.language), sample)
+        max_lengths[name] = max_length
+        model = build_model(spec, labels, splits.train, max_length, splits.language)
+        ceiling = min(batch_ceiling(space, len(splits.train)), options.max_batch or 2**20)
+        limit = probe_time_limit(started, options.budget_minutes, len(specs) - index)  # probing counts in the budget
+        with ProbeProgress(console, name, limit) as watch:
+            search = tune_batch_size(model, splits.train, model_name=name, device=dev_name, budget_share=options.memory_fraction,
+                                     cap=ceiling, time_limit_s=limit, progress=watch)
+        probe_logs[name] = search.to_dict()
+        fits = watch.summary(search, max_length, ceiling, default=int(space["batch_start"]))
+        candidates[name] = Candidate(name=name, lr_range=(space["lr_low"], space["lr_high"]), lr_default=space["lr_default"],
+                                     batch_start=int(space["batch_start"]), max_batch=max(1, min(fits, ceiling)),
+                                     epochs=options.epochs or int(space["epochs"]))
+        del model
+    return candidates, probe_logs, max_lengths
+
+
 def sweep(options: RunOptions, console: Console, group: Group | None = None) -> RunReport | None:
     import optuna
 
-    from automl.batch_size import ProbeProgress, probe_time_limit, tune_batch_size
     from automl.finish import SweepFacts, finish
     from automl.labels import label_space
     from automl.metrics import default_metric
-    from automl.models import build_model, resolve_model
+    from automl.models import resolve_model
     from automl.preflight import check_metric
     from automl.progress import SweepProgress
     from automl.rebuild import remember, writes_report
     from automl.report import render_report, write_report
     from automl.run_guard import record_options
-    from automl.sweep import Candidate, SweepContext, enqueue_defaults, finished, open_study, run_study
+    from automl.sweep import SweepContext, enqueue_defaults, finished, open_study, run_study
     from automl.workers import is_sqlite
 
     started = time.time()
@@ -203,26 +235,7 @@ def sweep(options: RunOptions, console: Console, group: Group | None = None) -> 
     if group is not None:
         console.print(f"[dim]data-parallel: {group.world} processes ({group.backend}); batch sizes are per process[/]")
 
-    candidates: dict[str, Candidate] = {}
-    probe_logs: dict[str, Any] = {}
-    max_lengths: dict[str, int] = {}
-    for index, (name, spec) in enumerate(specs.items()):
-        space = search_range(name)
-        sample = splits.train[:2000]
-        max_length = options.max_length or p95_length(build_model(spec, labels, sample, 512, splits.language), sample)
-        max_lengths[name] = max_length
-        model = build_model(spec, labels, splits.train, max_length, splits.language)
-        ceiling = min(batch_ceiling(space, len(splits.train)), options.max_batch or 2**20)
-        limit = probe_time_limit(started, options.budget_minutes, len(specs) - index)  # probing counts in the budget
-        with ProbeProgress(console, name, limit) as watch:
-            search = tune_batch_size(model, splits.train, model_name=name, device=dev_name, budget_share=options.memory_fraction,
-                                     cap=ceiling, time_limit_s=limit, progress=watch)
-        probe_logs[name] = search.to_dict()
-        fits = watch.summary(search, max_length, ceiling, default=int(space["batch_start"]))
-        candidates[name] = Candidate(name=name, lr_range=(space["lr_low"], space["lr_high"]), lr_default=space["lr_default"],
-                                     batch_start=int(space["batch_start"]), max_batch=max(1, min(fits, ceiling)),
-                                     epochs=options.epochs or int(space["epochs"]))
-        del model
+    candidates, probe_logs, max_lengths = probe_models(specs, splits, labels, options, dev_name, started, console)
 
     storage = storage_url(options)
     study_name = options.study or safe_name(f"{Path(options.data).stem}-{splits.task}")
