@@ -47,5 +47,5 @@ class ProbeProgress:
             return search.best
         fits = max(1, min([default, *(p.size - 1 for p in search.probes if not p.fits)]))
         self.console.print(f"[yellow]  {self.name}: {search.stopped} before a size fitted: its trials use batches "
-                           f"up to {fits}, the family's default[/]")
+                           f"up to {fits} (the family's first batch, below any size that failed)[/]")
         return fits
