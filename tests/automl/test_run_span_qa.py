@@ -108,6 +108,10 @@ def test_serve_answers_as_predict(trained: tuple[dict[str, Any], dict[str, Path]
     assert status == 200
     assert [(a["answer"], a["start"], a["end"]) for a in body["predictions"]] == \
         [(r["answer"], r["start"], r["end"]) for r in rows]
+    long_question = {"question": "这是一个很长的问题，" * 40, "context": rows[0]["context"] * 20}  # longer than a window
+    status, body = _post(server, {"questions": [long_question, {"question": "谁？", "context": "李鹏"}]})
+    assert status == 200 and body["predictions"][1]["answer"] in ("李", "鹏", "李鹏")
+    assert body["predictions"][0]["answer"] in long_question["context"]
     status, body = _post(server, {"questions": [{"question": "谁？"}]})
     assert status == 422 and '"context"' in body["error"] and "Traceback" not in json.dumps(body)
     status, body = _post(server, {"texts": ["江泽民"]})
@@ -133,3 +137,18 @@ def test_a_from_scratch_net_for_reading_comprehension_exits_2(tmp_path: Path) ->
     result = runner.invoke(app, ["run", "--data", str(files["train"]), "--models", "bow", "--trials", "1",
                                  "--out", str(tmp_path / "run")])
     assert result.exit_code == 2 and "multilingual-e5-small" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.slow
+def test_run_with_multilingual_e5_beats_the_first_characters_reader(tmp_path: Path) -> None:
+    """The production path: the default tier for Chinese (vocabulary trimmed), one epoch over 240 questions."""
+    files = write_squad(tmp_path / "data", {"train": 240, "dev": 30, "test": 60}, offset=1000)
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["run", "--data", str(files["train"]), "--dev", str(files["dev"]), "--test",
+                                 str(files["test"]), "--epochs", "1", "--trials", "1", "--budget-minutes", "10",
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["model"]["name"] == "multilingual-e5-small" and report["model"]["family"] == "span-qa"
+    assert report["test"]["exact_match"] > report["baseline"]["test"]["exact_match"] + 0.3
+    assert report["test"]["f1"] > report["baseline"]["test"]["f1"] + 0.3

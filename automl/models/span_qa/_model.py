@@ -65,21 +65,31 @@ class SpanQATransformer(TransformerModel):
         gold: list[tuple[int, int] | None] | None = None
         if with_targets and all(e.answer and e.answer_start is not None for e in examples):
             gold = [(int(e.answer_start or 0), int(e.answer_start or 0) + len(e.answer or "")) for e in examples]
-        windows = make_windows(self.tokenizer, [e.text_b or "" for e in examples], [e.text for e in examples],
-                               self.max_length, stride_for(self.max_length), gold)
+        questions = [self._short_question(e.text_b or "") for e in examples]
+        longest = max(len(ids) for ids in self.tokenizer(questions, add_special_tokens=False)["input_ids"])
+        room = self.max_length - longest - self.tokenizer.num_special_tokens_to_add(pair=True)  # context a window
+        windows = make_windows(self.tokenizer, questions, [e.text for e in examples], self.max_length,
+                               max(1, min(stride_for(self.max_length), room - 1)), gold)
         batch = dict(windows.encoding)
         width = batch["input_ids"].shape[1]
         batch["window_of"] = torch.tensor(windows.question_of, dtype=torch.long)
         batch["offsets"] = torch.tensor([[list(span) if span is not None else [-1, -1] for span in row]
                                          + [[-1, -1]] * (width - len(row)) for row in windows.offsets],
                                         dtype=torch.long).reshape(len(windows.question_of), width, 2)
-        longest = max(len(e.text) for e in examples)
-        batch["context_chars"] = torch.tensor([[ord(c) for c in e.text] + [-1] * (longest - len(e.text))
-                                               for e in examples], dtype=torch.long).reshape(len(examples), longest)
+        chars = max(len(e.text) for e in examples)
+        batch["context_chars"] = torch.tensor([[ord(c) for c in e.text] + [-1] * (chars - len(e.text))
+                                               for e in examples], dtype=torch.long).reshape(len(examples), chars)
         if gold is not None:
             batch["start_positions"] = torch.tensor(windows.starts, dtype=torch.long)
             batch["end_positions"] = torch.tensor(windows.ends, dtype=torch.long)
         return batch
+
+    def _short_question(self, question: str) -> str:
+        """The question cut to half the window (tokens), so every window keeps room for its context and the
+        overlap (a longer one made the tokenizer fail: 'sequence to truncate too short')."""
+        pieces = self.tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+        keep = max(1, self.max_length // 2 - 2)  # a cut piece may tokenize into two
+        return question if len(pieces) <= keep else question[:pieces[keep - 1][1]]
 
     def forward(self, **batch: torch.Tensor) -> Output:  # type: ignore[override]
         out = self.network(**{k: batch[k] for k in INPUT_KEYS if k in batch})

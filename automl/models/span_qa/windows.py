@@ -72,6 +72,7 @@ def best_answers(windows: Windows, contexts: list[str], start_logits: torch.Tens
     tokens, end not before start, at most `max_answer_tokens`): every pair scored at once, no top-k cut, so a
     question whose context has a token always gets an answer."""
     best: dict[int, Answer] = {}
+    start_logits, end_logits = start_logits.detach(), end_logits.detach()
     for w, q in enumerate(windows.question_of):
         row = windows.offsets[w]
         n = min(len(row), start_logits.shape[1])
