@@ -110,6 +110,10 @@ def distill(options: DistillOptions, console: Console) -> DistillReport:
     options.out.mkdir(parents=True, exist_ok=True)
     teacher = freeze(load_model(options.teacher))
     labels = teacher.labels
+    if not labels.kind.has_labels:  # ABS-7/8/9: no classes or tags to give soft targets over
+        raise UserError(f"automl distill cannot distil the {labels.kind.name} ({labels.task}) model {options.teacher}: "
+                        "it distils classifiers, matchers and taggers (soft targets over classes or tags)",
+                        fix="use the model itself: automl serve, or automl export --onnx where its family exports")
     splits = load_splits(options.data, options.dev, options.test, labels.task, options.seed)
     _check_labels(label_space(splits.task, splits.train, splits.dev, splits.test).names, labels.names, options.teacher)
     method_name = options.method or ("model" if teacher.family == "transformer" else "data")
