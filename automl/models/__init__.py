@@ -79,8 +79,8 @@ def build_model(spec: ModelSpec, labels: LabelSpace, train_examples: list[Exampl
     embeddings are most of its weights keeps only the pieces `train_examples` need (`vocab_trim`)."""
     if labels.kind.is_span and spec.family != "transformer":
         raise UserError(f"model {spec.name} cannot read for answers: ABS-9 fine-tunes a pretrained transformer",
-                        fix="use --models multilingual-e5-small (Chinese, offline), minilm-l6 (English) or a "
-                            "transformers model folder")
+                        fix="name a pretrained transformer: multilingual-e5-small (Chinese, offline), minilm-l6 "
+                            "(English) or a transformers model folder")
     if spec.family in SCRATCH_FAMILIES:
         from automl.models.scratch import build_scratch
 
