@@ -74,7 +74,8 @@ def _records(text: str, name: str) -> list[tuple[int, Any]]:
             try:
                 out.append((number, json.loads(raw)))
             except json.JSONDecodeError as e:
-                raise UserError(f"{name}, line {number}: broken JSON at column {e.colno}: {e.msg}", FORMAT_HINT) from None
+                raise UserError(f"{name}, line {number}: not a JSON record ({e.msg} at column {e.colno}), as the ABS-10 "
+                                "format wants", FORMAT_HINT) from None
     return out
 
 

@@ -70,3 +70,10 @@ def test_other_formats_are_not_relations(tmp_path: Path) -> None:
     (tmp_path / "b.tsv").write_text("好\tpos\n", encoding="utf-8")
     assert not looks_like_relations(tmp_path / "b.tsv")
     assert not looks_like_relations(tmp_path / "missing.jsonl")
+
+
+def test_a_tsv_given_as_abs10_says_what_the_format_is(tmp_path: Path) -> None:
+    (tmp_path / "a.tsv").write_text("好\tpos\n", encoding="utf-8")
+    with pytest.raises(UserError, match="line 1: not a JSON record") as caught:
+        read_relations(tmp_path / "a.tsv")
+    assert '"relations"' in str(caught.value.fix)
