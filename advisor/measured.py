@@ -15,6 +15,8 @@ from advisor.errors import UserError
 from advisor.plans import start_batch
 from advisor.qps_facts import state_measured_facts
 from advisor.recommendation import Measured, Recommendation, Tier
+from presets.catalog import SCRATCH_FAMILIES
+from presets.catalog import task as task_type
 from presets.catalog import tier as catalog_tier
 
 DATA_ROWS = 2000  # of the user's file: enough for a vocabulary, the median-length sample and 8 batches
@@ -48,11 +50,16 @@ def measure_ladder(rec: Recommendation, answers: Answers, data: list[Path] | Non
         return [f"not measured: automl trains {', '.join(MEASURABLE_TASKS)}, not {task}."]
     examples = data_examples(data) if data else None
     skipped: list[str] = []
+    span = task_type(task).is_span  # ABS-9
 
     def measure(tier: Tier) -> None:
         spec = catalog_tier(tier.name)
         if spec is None:
             skipped.append(f"{tier.name}: not a tier of presets/models.toml")
+            return
+        if span and spec.family in SCRATCH_FAMILIES:
+            skipped.append(f"{tier.name}: not measured, a from-scratch net has no span head (reading "
+                           "comprehension fine-tunes a pretrained transformer)")
             return
         if progress is not None:
             progress(tier.name)

@@ -35,7 +35,12 @@ def build_random(tier: Any, labels: LabelSpace, examples: list[Example], languag
     network, tokenizer = _transformer_parts(tier, labels, language)
     from automl.models.transformer import TransformerModel
 
-    model = TransformerModel(network, tokenizer, labels, MAX_POSITIONS, language=language, source=tier.name)
+    kind: type[TransformerModel] = TransformerModel
+    if labels.kind.is_span:  # ABS-9: the start/end head and its windows (automl/models/span_qa)
+        from automl.models.span_qa import SpanQATransformer
+
+        kind = SpanQATransformer
+    model = kind(network, tokenizer, labels, MAX_POSITIONS, language=language, source=tier.name)
     model.max_length = min(model.max_length, max_length_for(model, examples))
     return model
 

@@ -74,9 +74,18 @@ def synthetic_examples(task: str, language: str, p95_chars: int, names: list[str
             out.append(Example(text=text(), labels=tuple(n for n in names if rng.random() < 0.3)))
         elif kind.is_pair:
             out.append(Example(text=text(), text_b=text(), label=rng.choice(names)))
+        elif kind.is_span:  # ABS-9: a context, a short question, an answer inside the context
+            out.append(span_example(text(), text()[:16], rng))
         else:
             out.append(Example(text=text(), label=rng.choice(names)))
     return out
+
+
+def span_example(context: str, question: str, rng: random.Random) -> Example:
+    """A reading-comprehension row whose answer is a random run of up to 8 characters of its context."""
+    start = rng.randrange(max(1, len(context) - 1))
+    answer = context[start:start + rng.randint(1, 8)] or context[:1]
+    return Example(text=context, text_b=question, answer=answer, answer_start=start)
 
 
 def synthetic_tokenizer(vocab_size: int, language: str, seed: int = 0) -> Any:

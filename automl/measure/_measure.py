@@ -4,6 +4,7 @@ would serve in, training samples/s, and what an epoch of the user's rows costs i
 from __future__ import annotations
 
 import math
+import random
 import time
 from typing import Any
 
@@ -12,7 +13,7 @@ import torch
 import presets
 from advisor.dataset import Example
 from automl.measure._build import build_random, shipped_words
-from automl.measure._inputs import label_names, synthetic_examples
+from automl.measure._inputs import label_names, span_example, synthetic_examples
 from automl.measure._timing import SERVE_BATCH, Throughput, as_bf16, serving_qps, training_speed
 from automl.models.base import LabelSpace
 from automl.training.device import resolve_device, resolve_threads
@@ -101,8 +102,11 @@ def _relabel(examples: list[Example], task: str, names: list[str], seed: int) ->
 
     kind = task_type(task)
     out = []
+    rng = random.Random(seed)
     for i, e in enumerate(examples):
-        if kind.is_tagging:
+        if kind.is_span:  # ABS-9: the user's answers where given, else a run of the context
+            out.append(e if e.answer and e.answer_start is not None else span_example(e.text, e.text_b or "", rng))
+        elif kind.is_tagging:
             out.append(replace(e, tags=tuple(names[(i + j) % len(names)] for j in range(len(e.tokens)))))
         elif kind.is_multilabel:
             out.append(replace(e, labels=(names[i % len(names)],)))
