@@ -3,8 +3,9 @@ file carries labels.
 
 Input: any file the advisor's reader takes in the model's task format (labels then give scores), or the same
 texts without labels: CSV with a header or JSONL/JSON records (a `text` column, `text_a`/`text_b` for pairs,
-`tokens` for tagging; a lone column is the text), or one text a line (`text_a<TAB>text_b` for pairs,
-space-separated tokens for tagging).
+`tokens` for tagging, `question`/`context` for reading comprehension; a lone column is the text), or one text
+a line (`text_a<TAB>text_b` for pairs, `question<TAB>context` for reading comprehension, space-separated tokens
+for tagging).
 Output: TSV (the input, the prediction, the probabilities as JSON) or JSONL (the answers `automl serve`
 gives, with the input's line).
 """
