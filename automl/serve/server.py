@@ -155,7 +155,16 @@ def serve(model_dir: Path, host: str, port: int, threads: int | None, max_batch:
 
     from advisor.errors import UserError
     from automl.models import load_model
+    from automl.pipeline.model import pipeline_dir
 
+    if pipeline_dir(model_dir) is not None:  # ABS-10: the SPLIT-2 pipeline's two models (automl/pipeline/serve.py)
+        if onnx is not None:
+            raise UserError("--onnx serves one model, and a pipeline folder holds two",
+                            fix="serve the pipeline without --onnx, or export and serve its entities/ or relations/ alone")
+        from automl.pipeline.serve import serve_pipeline
+
+        serve_pipeline(model_dir, host, port, threads, max_batch, console)
+        return
     if threads is not None:
         torch.set_num_threads(threads)
     model = load_model(model_dir)

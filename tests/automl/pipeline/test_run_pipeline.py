@@ -5,6 +5,7 @@ Small real data: the first records of the People's Daily demo set (rule-derived 
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -32,12 +33,21 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {s: out / f"{s}.jsonl" for s in ("train", "dev", "test")}
 
 
-def test_run_reports_three_f1s_and_predict_answers(files: dict[str, Path], tmp_path: Path) -> None:
-    out = tmp_path / "run"
-    ran = runner.invoke(app, ["run", "--data", str(files["train"]), "--dev", str(files["dev"]), "--test",
-                              str(files["test"]), "--models", "bow", "--epochs", "3", "--trials", "1",
-                              "--max-batch", "32", "--budget-minutes", "20", "--out", str(out)])  # epochs end it, not load
-    assert ran.exit_code == 0, ran.output
+@pytest.fixture(scope="module")
+def trained(files: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("run") / "run"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NLP_ADVISOR_CACHE", str(out.parent / "cache"))
+        ran = runner.invoke(app, ["run", "--data", str(files["train"]), "--dev", str(files["dev"]), "--test",
+                                  str(files["test"]), "--models", "bow", "--epochs", "3", "--trials", "1",
+                                  "--max-batch", "32", "--budget-minutes", "20", "--out", str(out)])  # epochs end it
+    return out, ran.output if ran.exit_code == 0 else f"exit {ran.exit_code}: {ran.output}"
+
+
+def test_run_reports_three_f1s_and_predict_answers(files: dict[str, Path], trained: tuple[Path, str],
+                                                  tmp_path: Path) -> None:
+    out, output = trained
+    assert (out / "pipeline_report.json").is_file(), output
     report = json.loads((out / "pipeline_report.json").read_text(encoding="utf-8"))
     assert report["task"] == "ABS-10" and report["metric"] == "end_to_end_f1"
     test = report["test"]
@@ -66,6 +76,50 @@ def test_run_reports_three_f1s_and_predict_answers(files: dict[str, Path], tmp_p
     assert f"end_to_end_f1 {test['end_to_end_f1']:.4f}" in scored.output  # the run folder works too; same score
     again = runner.invoke(app, ["report", str(out)])
     assert again.exit_code == 0 and "end-to-end relation F1" in again.output
+
+
+def test_serve_answers_entities_and_relations_and_refuses_bad_requests(trained: tuple[Path, str]) -> None:
+    import urllib.error
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    from automl.pipeline.model import load_pipeline
+    from automl.pipeline.serve import PipelineServer
+
+    out, output = trained
+    assert (out / "pipeline").is_dir(), output
+    server = PipelineServer(load_pipeline(out), ("127.0.0.1", 0), model_dir=str(out))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    def post(body: bytes) -> tuple[int, dict[str, object]]:
+        request = urllib.request.Request(server.url + "/predict", data=body, headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as reply:
+                return reply.status, json.loads(reply.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    try:
+        text = "国务院总理李鹏会见美国总统克林顿。"
+        status, got = post(json.dumps({"texts": [text, "新华社记者王力报道。"]}).encode())
+        assert status == 200 and len(got["predictions"]) == 2  # type: ignore[arg-type]
+        first = got["predictions"][0]  # type: ignore[index]
+        assert {"entities", "relations"} <= first.keys()
+        assert [e for e in first["entities"] if text[e["start"]:e["end"]] != e["text"]] == []
+        with ThreadPoolExecutor(4) as pool:  # a bounded local load: 24 requests from 4 clients, no error
+            codes = list(pool.map(lambda i: post(json.dumps({"texts": [text] * (1 + i % 3)}).encode())[0], range(24)))
+        assert codes == [200] * 24
+        status, got = post(b'{"pairs": [["a", "b"]]}')
+        assert status == 422 and "texts" in str(got["error"])
+        status, got = post(b"not json")
+        assert status == 400 and "Traceback" not in str(got)
+        with urllib.request.urlopen(server.url + "/health", timeout=10) as reply:
+            health = json.loads(reply.read())
+        assert health["family"] == "pipeline" and health["task"] == "ABS-10" and "no_relation" in health["labels"]
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_a_broken_abs10_file_is_one_message(tmp_path: Path) -> None:
