@@ -112,7 +112,8 @@ def serve(
     max_batch: Annotated[int, typer.Option(min=1, help="Most texts of concurrent requests answered in one forward pass.")] = 64,
     onnx: Annotated[Path | None, typer.Option(help="Run the forward in onnxruntime from this file (`automl export --onnx` of the same model).")] = None,
 ) -> None:
-    """Answer POST /predict {"texts": [...]} with labels and probabilities (tags and spans, scores) over HTTP."""
+    """Answer POST /predict {"texts": [...]} with labels and probabilities (tags and spans, scores; answers to
+    {"questions": [...]} for reading comprehension) over HTTP."""
     from automl.preflight import check_model_folder
     from automl.serve.server import serve as run_server
 
