@@ -152,6 +152,9 @@ def run_pipeline(options: RunOptions, console: Console) -> dict[str, Any]:
     if os.environ.get("WORLD_SIZE", "1") != "1":
         raise UserError("the ABS-10 pipeline trains in one process (two sweeps one after the other)",
                         "drop --nproc (or torchrun) for an entity-relation file")
+    if options.metric not in (None, "end_to_end_f1"):
+        raise UserError(f"--metric {options.metric}: the ABS-10 pipeline is chosen on end-to-end relation F1 (its "
+                        "tagger's sweep on entity F1, its classifier's on macro F1)", "drop --metric")
     started = time.time()
     options.out.mkdir(parents=True, exist_ok=True)
     parts, notes = split_records(options)

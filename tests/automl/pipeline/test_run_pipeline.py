@@ -128,3 +128,10 @@ def test_a_broken_abs10_file_is_one_message(tmp_path: Path) -> None:
                                "relations": []}, ensure_ascii=False) + "\n", encoding="utf-8")
     ran = runner.invoke(app, ["run", "--data", str(bad), "--out", str(tmp_path / "run")])
     assert ran.exit_code == 2 and "it is at 3" in ran.output and "Traceback" not in ran.output
+
+
+def test_another_metric_is_refused_before_any_work(tmp_path: Path) -> None:
+    sample = Path(__file__).resolve().parents[2] / "data" / "formats" / "relations.jsonl"
+    ran = runner.invoke(app, ["run", "--data", str(sample), "--metric", "accuracy", "--out", str(tmp_path / "run")])
+    assert ran.exit_code == 2 and "drop --metric" in ran.output and "Traceback" not in ran.output
+    assert not (tmp_path / "run" / "data").exists()
