@@ -29,7 +29,11 @@ def markdown(r: dict[str, Any]) -> str:
     lines += ["", f"- dev end-to-end F1 of the chosen pair: {r['dev']['end_to_end_f1']:.4f}",
               f"- entity tagger: `{r['entities']}`", f"- relation classifier: `{r['relations']}`",
               f"- records: train {r['data']['train']:,}, dev {r['data']['dev']:,}, test {r['data']['test']:,}",
-              f"- seconds: {r['seconds']}", "", "## Sub-runs", ""]
+              f"- seconds: {r['seconds']}"]
+    if r.get("qps"):
+        lines.append(f"- texts/s through both models ({r['qps']['threads']} thread): {r['qps']['batch_1']} one at a time, "
+                     f"{r['qps']['batch_32']} 32 at a time")
+    lines += ["", "## Sub-runs", ""]
     lines += [f"- {w}: `{s['out']}` (best {s['model']}, test " + ", ".join(f"{k} {v:.4f}" for k, v in s["test"].items()) + ")"
               for w, s in r["sub_runs"].items()]
     if r["notes"]:
@@ -45,6 +49,9 @@ def render(r: dict[str, Any], console: Console) -> None:
         t = r["test"]
         table.add_row(label, f"{t[k + '_precision']:.4f}", f"{t[k + '_recall']:.4f}", f"{t[k + '_f1']:.4f}")
     console.print(table)
+    if r.get("qps"):
+        console.print(f"serving, entities and relations: {r['qps']['batch_1']} texts/s one at a time, "
+                      f"{r['qps']['batch_32']} 32 at a time ({r['qps']['threads']} thread)")
     console.print(f"pipeline saved in {r['pipeline']} (dev end-to-end F1 {r['dev']['end_to_end_f1']:.4f}); "
                   f"`automl predict --model {r['pipeline']} --data FILE` answers with entities and relations")
 

@@ -143,6 +143,30 @@ def evaluate(pipe: Pipeline, records: list[RelationRecord]) -> dict[str, float]:
     return pipeline_scores(records, [x.record() for x in given_gold], [x.record() for x in end_to_end])
 
 
+def pipeline_qps(pipe: Pipeline, texts: list[str], seconds: float = 2.0) -> dict[str, float]:
+    """Texts per second through both models (tagger, candidate pairs, classifier), one torch thread as the
+    sub-runs' QPS: one text a call, and 32 a call, each for about `seconds` after a warm-up call."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    out: dict[str, float] = {"threads": 1}
+    try:
+        for size in (1, 32):
+            batches = [texts[i:i + size] for i in range(0, max(1, min(len(texts), 256)), size)]
+            pipe.extract(batches[0], size)  # warm-up
+            done, started = 0, time.perf_counter()
+            while time.perf_counter() - started < seconds:
+                for batch in batches:
+                    done += len(pipe.extract(batch, size))
+                    if time.perf_counter() - started >= seconds:
+                        break
+            out[f"batch_{size}"] = round(done / (time.perf_counter() - started), 1)
+    finally:
+        torch.set_num_threads(previous)
+    return out
+
+
 def run_pipeline(options: RunOptions, console: Console) -> dict[str, Any]:
     from automl.models import load_model
     from automl.pipeline.report import render, write
@@ -179,7 +203,9 @@ def run_pipeline(options: RunOptions, console: Console) -> dict[str, Any]:
         parts["dev"], rule, console)
     pipe = Pipeline(load_model(tagger_dir), load_model(classifier_dir), rule)
     test = evaluate(pipe, parts["test"])
+    qps = pipeline_qps(pipe, [r.text for r in parts["test"]])
     report = {"task": "ABS-10", "metric": "end_to_end_f1", "test": test, "dev": {"end_to_end_f1": round(dev_f1, 4)},
+              "qps": qps,
               "pipeline": str(options.out / "pipeline"), "entities": str(tagger_dir), "relations": str(classifier_dir),
               "pairs_tried": tried, "pair_rule": rule.to_dict(),
               "data": {n: len(parts[n]) for n in ("train", "dev", "test")} | {"file": str(options.data)},

@@ -55,6 +55,7 @@ def test_run_reports_three_f1s_and_predict_answers(files: dict[str, Path], train
         assert 0.0 <= test[key] <= 1.0
     assert test["entity_f1"] > 0.3  # a real tagger on real sentences, 3 epochs
     assert test["end_to_end_f1"] <= test["relation_gold_entities_f1"] + 0.05  # tagger errors only cost
+    assert report["qps"]["batch_1"] > 0 and report["qps"]["batch_32"] > 0
     assert json.loads((out / "entities" / "report.json").read_text())["task"] == "ABS-6"
     assert json.loads((out / "relations" / "report.json").read_text())["task"] == "ABS-1"
     manifest = json.loads((out / "pipeline" / "pipeline.json").read_text(encoding="utf-8"))
