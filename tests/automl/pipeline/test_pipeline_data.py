@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from advisor.formats.relations import Entity, Relation, RelationRecord
 from automl.pipeline.data import (
     NO_RELATION,
@@ -50,3 +53,19 @@ def test_end_to_end_needs_both_entities_and_the_type_right() -> None:
     given_gold = RelationRecord(TEXT, ENTS, (Relation(1, 0, "leader_of"), Relation(3, 2, "official_of")))
     s = pipeline_scores([GOLD], [given_gold], [predicted])
     assert s["entity_f1"] == 0.75 and s["relation_gold_entities_f1"] == 0.5 and s["end_to_end_f1"] == 0.5
+
+
+def test_records_without_dev_and_test_are_split_seeded(tmp_path: Path) -> None:
+    from automl.pipeline.run import split_records
+    from automl.run import RunOptions
+
+    lines = [json.dumps({"text": f"第{i}次，国务院总理李鹏会见客人。", "entities": [
+        {"text": "国务院", "type": "ORG", "start": 3 + len(str(i))}, {"text": "李鹏", "type": "PER", "start": 8 + len(str(i))}],
+        "relations": [{"head": 1, "tail": 0, "type": "leader_of"}]}, ensure_ascii=False) for i in range(40)]
+    (tmp_path / "r.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    parts, notes = split_records(RunOptions(data=tmp_path / "r.jsonl", seed=3))
+    assert {k: len(v) for k, v in parts.items()} == {"test": 4, "dev": 4, "train": 32}
+    assert len({r.text for v in parts.values() for r in v}) == 40  # disjoint
+    assert any("no dev file" in n for n in notes) and any("no test file" in n for n in notes)
+    again, _ = split_records(RunOptions(data=tmp_path / "r.jsonl", seed=3))
+    assert [r.text for r in again["test"]] == [r.text for r in parts["test"]]
