@@ -20,11 +20,14 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import multiprocessing
+import os
 import pickle
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from automl.batch_size._policy import ProbeResult, format_bytes
@@ -61,11 +64,11 @@ def _virtual_bytes() -> int:
     raise OSError("no VmSize in /proc/self/status")
 
 
-def _child(conn: Connection, payload: bytes, limit_bytes: int) -> None:
+def _child(conn: Connection, payload_path: str, limit_bytes: int) -> None:
     """The child's loop: build the probe, warm it up, cap the address space, answer sizes until told to stop.
     An error that is not out-of-memory (a bug in the model or the data) goes back to the parent, which raises."""
     try:
-        probe = _ready_probe(payload, limit_bytes)
+        probe = _ready_probe(Path(payload_path).read_bytes(), limit_bytes)
     except Exception as exc:  # noqa: BLE001 - sent to the parent, raised there
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
         return
@@ -161,13 +164,23 @@ class IsolatedProbe:
         """Start the child; None when it is ready, else why not (it did not start in time)."""
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
-        process = context.Process(target=_child, args=(child, self._payload, self.limit_bytes),
-                                  name="batch-size-probe", daemon=True)
-        process.start()
-        child.close()
-        self._process, self._conn = process, parent
-        wait = self._wait_s(self.start_timeout_s)
-        reply = self._receive(wait)
+        # The model and data go through a file, not the spawn arguments: multiprocessing writes those into a
+        # pipe whose read end it holds until the write ends, so a child that dies while starting (killed, or
+        # a failed import) left a payload over the pipe's 64 KB blocking this process for ever (seen in a
+        # test run: a zombie child, the parent in Popen._launch).
+        fd, payload_path = tempfile.mkstemp(prefix="batch-size-probe-", suffix=".pkl")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(self._payload)
+            process = context.Process(target=_child, args=(child, payload_path, self.limit_bytes),
+                                      name="batch-size-probe", daemon=True)
+            process.start()
+            child.close()
+            self._process, self._conn = process, parent
+            wait = self._wait_s(self.start_timeout_s)
+            reply = self._receive(wait)
+        finally:
+            os.unlink(payload_path)  # read by the child before it says ready; a late reader fails its start
         if reply is not None and reply[0] == "ready":
             return None
         if process.is_alive() and reply is None:

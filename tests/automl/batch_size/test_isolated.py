@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from advisor.dataset import Example
 from automl.batch_size import IsolatedProbe, ProbeResult, TorchProbe, tune_batch_size
 from automl.batch_size._isolated import ProbeError
 from tests.automl.batch_size.helpers import EXAMPLES, CharClassifier, MiB
@@ -57,6 +58,31 @@ def test_a_bug_in_the_model_is_raised_here_not_taken_for_memory() -> None:
     with IsolatedProbe(CharClassifier(fail_on_call=3), EXAMPLES, budget_bytes=2**30) as probe:
         with pytest.raises(ProbeError, match="ValueError: a bug in the model"):
             probe(8)
+
+
+def test_a_child_that_dies_while_starting_fails_the_probe_instead_of_hanging(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A child gone before it read its start-up data (killed, or a failed import) once left this process
+    blocked for ever writing a payload bigger than a pipe's 64 KB; `true` as the interpreter is that child."""
+    import multiprocessing.spawn
+    import threading
+
+    monkeypatch.setattr(multiprocessing.spawn, "_python_exe", multiprocessing.spawn.get_executable())  # restored after
+    multiprocessing.spawn.set_executable("/bin/true")
+    long_texts = [Example(e.text * 2000, label=e.label) for e in EXAMPLES]  # the longest: 640 KB
+    outcome: list[BaseException | ProbeResult] = []
+
+    def start() -> None:
+        try:
+            with IsolatedProbe(CharClassifier(), long_texts, budget_bytes=2**30, start_timeout_s=30) as probe:
+                outcome.append(probe(8))
+        except ProbeError as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=start, daemon=True)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive(), "the probe hung on a child that died while starting"
+    assert len(outcome) == 1 and isinstance(outcome[0], ProbeError) and "ended while starting" in str(outcome[0])
 
 
 def test_tune_batch_size_probes_in_a_child_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
