@@ -25,6 +25,7 @@ import pickle
 import sys
 import tempfile
 import time
+import types
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -105,6 +106,19 @@ def _ready_probe(payload: bytes, limit_bytes: int) -> Any:
     return probe
 
 
+def _start_without_main(process: BaseProcess) -> None:
+    """Start a spawned child that does not run this process's `__main__` first. Spawn re-runs the main
+    script in the child (as `__mp_main__`), which fails or does harm where that script is a Streamlit page
+    (the dashboard), a notebook or a user's script without a `__name__` guard; `_child` needs nothing from it.
+    """
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")  # no __spec__, no __file__: spawn prepares no main
+    try:
+        process.start()
+    finally:
+        sys.modules["__main__"] = main
+
+
 class ProbeError(RuntimeError):
     """The probe failed in the child for another reason than memory: a bug in the model or the data."""
 
@@ -174,7 +188,7 @@ class IsolatedProbe:
                 f.write(self._payload)
             process = context.Process(target=_child, args=(child, payload_path, self.limit_bytes),
                                       name="batch-size-probe", daemon=True)
-            process.start()
+            _start_without_main(process)
             child.close()
             self._process, self._conn = process, parent
             wait = self._wait_s(self.start_timeout_s)
@@ -187,8 +201,7 @@ class IsolatedProbe:
             return self._stop(f"the probe process did not start within {wait:.0f} s")
         self._stop()
         # Not memory (the cap comes after the warm-up): a child that cannot start never will.
-        raise ProbeError(reply[1] if reply is not None else f"it ended while starting (exit code {process.exitcode}; "
-                         "a script that starts runs must guard them with `if __name__ == '__main__':`)")
+        raise ProbeError(reply[1] if reply is not None else f"it ended while starting (exit code {process.exitcode})")
 
     def _receive(self, wait: float | None) -> tuple[str, Any] | None:
         """The child's next message; None when it did not come in `wait` seconds or the child is gone.

@@ -85,6 +85,22 @@ def test_a_child_that_dies_while_starting_fails_the_probe_instead_of_hanging(mon
     assert len(outcome) == 1 and isinstance(outcome[0], ProbeError) and "ended while starting" in str(outcome[0])
 
 
+def test_the_child_does_not_run_this_process_main_script(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Spawn re-runs the parent's main script in the child; under Streamlit (the dashboard) that script is a
+    page that cannot run there (its AppTest failed the probe child with a NameError). A main that raises
+    when run stands for it."""
+    import types
+
+    script = tmp_path / "page.py"
+    script.write_text("raise RuntimeError('the main script ran in the probe child')\n")
+    main = types.ModuleType("__main__")
+    main.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    with IsolatedProbe(CharClassifier(), EXAMPLES, budget_bytes=2**30) as probe:
+        assert probe(8).fits
+    assert sys.modules["__main__"] is main
+
+
 def test_tune_batch_size_probes_in_a_child_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The in-process probe is made to fail: the answer can only come from the child, and it is within the
     budget on the child's resident figure."""
