@@ -23,7 +23,7 @@ def run(
     data: Annotated[Path, typer.Option("--data", help="Training file in one of the guide's formats.")],
     dev: Annotated[Path | None, typer.Option(help="Dev file; without it a seeded 10% of train.")] = None,
     test: Annotated[Path | None, typer.Option(help="Test file; without it a seeded 10% of train.")] = None,
-    task: Annotated[str, typer.Option(help="auto, or an ABS id (ABS-1, ABS-2, ABS-3, ABS-5, ABS-6).")] = "auto",
+    task: Annotated[str, typer.Option(help="auto, or an ABS id (ABS-1 to ABS-9; ABS-10 trains the entity-relation pipeline).")] = "auto",
     models: Annotated[str | None, typer.Option(help="Comma-separated tiers (presets/models.toml), hub ids or local dirs; default: the advisor's ladder.")] = None,
     trials: Annotated[int, typer.Option(min=1, help="The study's total number of trials (a resumed run only runs what is missing).")] = 12,
     budget_minutes: Annotated[float | None, typer.Option(min=0.1, help="Stop starting trials after this long; a running trial stops at it too.")] = 20.0,
@@ -149,7 +149,7 @@ def report(
 @user_errors
 def demo_data(
     out: Annotated[Path, typer.Argument(help="Folder to write the demo sets into.")],
-    only: Annotated[str | None, typer.Option(help="Comma-separated set names.")] = None,
+    only: Annotated[str | None, typer.Option(help="Comma-separated set names (default: all).")] = None,
     seed: Annotated[int, typer.Option()] = 13,
 ) -> None:
     """Write ready train/dev/test files from data that installed packages ship (no network)."""
