@@ -15,6 +15,9 @@ from automl.export.check import OutputCheck, SideBySide
 from automl.results import REPORT_JSON
 
 CHECK_EXAMPLES = 256  # enough to meet every length bucket of a test file; the check takes seconds
+EXPORTS = ("automl exports one model folder at a time: bow, cnn, gru and lstm nets (classifiers, pair and feature "
+           "models, regressors, taggers, whose CRF Viterbi stays in Python), transformer tiers (span-qa "
+           "included), the char-lm and ensembles of these")
 
 
 class ExportReport(BaseModel):
@@ -36,11 +39,12 @@ def export_command(model_dir: Path, out: Path | None, data: Path | None, threads
     from automl.export.onnx import export_onnx, session
     from automl.models import load_model
 
+    _refuse_pipeline(model_dir)
     model = load_model(model_dir).eval()
     if model.labels.kind.is_generation:  # ABS-7: seq2seq and hub-seq2seq decode step by step in Python
         raise UserError(f"automl cannot export the {model.family} generation model {model_dir} to ONNX: its forward "
                         "is the encoder alone and the text comes from a decoding loop (greedy or beam search) "
-                        "that runs in PyTorch, so an ONNX file would not generate anything",
+                        f"that runs in PyTorch, so an ONNX file would not generate anything; {EXPORTS}",
                         fix=f"serve it with `automl serve {model_dir}` (PyTorch), which answers with the text")
     data = data or _data_of_run(model_dir)
     examples = _examples(data, model.labels.task)
@@ -57,6 +61,19 @@ def export_command(model_dir: Path, out: Path | None, data: Path | None, threads
     out.with_suffix(".export.json").write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
     render(report, console)
     return report
+
+
+def _refuse_pipeline(model_dir: Path) -> None:
+    """An ABS-10 pipeline folder holds two models and the pair rule between them (Python): not one graph."""
+    from automl.pipeline.model import pipeline_dir
+
+    folder = pipeline_dir(Path(model_dir))
+    if folder is not None:
+        raise UserError(f"{model_dir} is an ABS-10 pipeline (an entity tagger, then a relation classifier on the "
+                        f"entity pairs a rule picks in Python), not one model; {EXPORTS}",
+                        fix=f"export its two models one by one: `automl export {folder / 'entities'} --onnx` and "
+                            f"`automl export {folder / 'relations'} --onnx`; or serve the whole pipeline with "
+                            f"`automl serve {folder}`")
 
 
 def render(report: ExportReport, console: Console) -> None:

