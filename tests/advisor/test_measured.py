@@ -27,9 +27,9 @@ def test_without_measure_no_torch_is_imported_and_the_answer_is_fast(tmp_path: P
         "import sys, time\n"
         "from typer.testing import CliRunner\n"
         "from advisor.cli import app\n"
-        "started = time.perf_counter()\n"
+        "started = time.process_time()\n"
         f"r = CliRunner().invoke(app, ['recommend', '--answers', {str(answers)!r}, '--json'])\n"
-        "elapsed = time.perf_counter() - started\n"
+        "elapsed = time.process_time() - started\n"  # CPU seconds: wall time on a shared machine is its load
         "assert r.exit_code == 0, r.output\n"
         "print(sorted(m for m in ('torch', 'transformers', 'optuna', 'automl.measure') if m in sys.modules), elapsed)\n"
     )
