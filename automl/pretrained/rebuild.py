@@ -65,6 +65,7 @@ def ensure_rebuilt(name: str, package: str, filename: str) -> Path:
         return target
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        remove_abandoned(target.parent, name)
         work = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=target.parent))
     except OSError as error:
         raise _cannot_write(target, error) from error
@@ -83,6 +84,19 @@ def ensure_rebuilt(name: str, package: str, filename: str) -> Path:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
     return target
+
+
+def remove_abandoned(parent: Path, name: str, older_than_s: float = 3600.0) -> None:
+    """Remove the temporary folders of rebuilds that were killed (SIGTERM, kill -9: no `finally` ran), about
+    500 MB each; one younger than `older_than_s` may be another process's rebuild (13 s here) and stays."""
+    import time
+
+    for work in parent.glob(f".{name}.*"):
+        try:
+            if work.is_dir() and time.time() - work.stat().st_mtime > older_than_s:
+                shutil.rmtree(work, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def _cannot_write(target: Path, error: OSError) -> UserError:

