@@ -125,12 +125,14 @@ def test_tune_batch_size_probes_in_a_child_by_default(tmp_path: Path, monkeypatc
     assert all("resident +" in p.reason for p in result.probes if p.peak_bytes is not None)
 
 
+@pytest.mark.slow
 def test_tune_batch_size_within_its_time(tmp_path: Path) -> None:
-    """A step that hangs above 8: the search ends at its time limit, answers what fitted and is not cached."""
+    """A step that hangs above 8: the search ends at its time limit, answers what fitted and is not cached.
+    The limit leaves the child's start (importing torch: 20 s once on a loaded 2-core machine) room to spare."""
     cache = tmp_path / "cache.json"
     began = time.monotonic()
     result = tune_batch_size(CharClassifier(sleep_above=8), EXAMPLES, model_name="char", memory_budget_bytes=2**30,
-                             cache_file=cache, time_limit_s=20.0)
-    assert time.monotonic() - began < 40
+                             cache_file=cache, time_limit_s=60.0)
+    assert time.monotonic() - began < 100
     assert result.best == 8 and result.stopped and not cache.exists()
     assert [p.fits for p in result.probes] == [True, False]
