@@ -15,7 +15,7 @@ from automl.models.base import LabelSpace
 from automl.pipeline.model import MANIFEST, Pipeline, pipeline_dir
 from automl.serve.batcher import MicroBatcher
 from automl.serve.requests import Limits
-from automl.serve.server import ModelServer, _Handler
+from automl.serve.server import ModelServer, _Handler, listen, serve_until_stopped
 
 
 class _Facade:
@@ -51,33 +51,14 @@ class PipelineServer(ModelServer):
 
 def serve_pipeline(model_dir: Path, host: str, port: int, threads: int | None, max_batch: int, console: Any) -> None:
     """`automl serve OUT/pipeline`: load both models and answer until interrupted."""
-    import errno
-    import logging
-    import sys
-
     import torch
 
-    from advisor.errors import UserError
     from automl.pipeline.model import load_pipeline
 
     if threads is not None:
         torch.set_num_threads(threads)
-    try:
-        server = PipelineServer(load_pipeline(model_dir), (host, port), model_dir=str(model_dir), max_batch=max_batch)
-    except OSError as error:
-        if error.errno == errno.EADDRINUSE:
-            raise UserError(f"port {port} on {host} is already in use", fix="pick another with --port") from None
-        raise UserError(f"cannot listen on {host}:{port}: {error.strerror}",
-                        fix="use --host 127.0.0.1 (this machine only) or an address of this machine") from None
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        console.print(f"[yellow]listening on {host}: anyone who can reach this port can use the model "
-                      "(no authentication, no TLS)[/]")
-    console.print(f"serving the ABS-10 pipeline {model_dir} on {server.url} (POST /predict {{\"texts\": [...]}}, "
-                  "GET /health; Ctrl-C stops)")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        console.print("stopped")
-    finally:
-        server.server_close()
+    pipeline = load_pipeline(model_dir)
+    server = listen(lambda: PipelineServer(pipeline, (host, port), model_dir=str(model_dir), max_batch=max_batch),
+                    host, port)
+    serve_until_stopped(server, host, console, f"serving the ABS-10 pipeline {model_dir} on {server.url} "
+                        "(POST /predict {\"texts\": [...]}, GET /health; Ctrl-C stops)")

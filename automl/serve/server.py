@@ -13,17 +13,19 @@ import json
 import logging
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from advisor.dataset import Example
 from automl.models.base import TaskModel
 from automl.serve.batcher import MicroBatcher
 from automl.serve.outputs import Forward
 from automl.serve.requests import BadRequest, Limits, parse_request
+
+S = TypeVar("S", bound=ThreadingHTTPServer)
 
 log = logging.getLogger("automl.serve")
 
@@ -149,8 +151,6 @@ def start_server(model: TaskModel, host: str = "127.0.0.1", port: int = 0, **opt
 def serve(model_dir: Path, host: str, port: int, threads: int | None, max_batch: int, console: Any,
           onnx: Path | None = None) -> None:
     """Load `model_dir` and answer until interrupted (Ctrl-C); with `onnx`, its forward runs in onnxruntime."""
-    import errno
-
     import torch
 
     from advisor.errors import UserError
@@ -169,20 +169,35 @@ def serve(model_dir: Path, host: str, port: int, threads: int | None, max_batch:
         torch.set_num_threads(threads)
     model = load_model(model_dir)
     forward = _onnx_forward(model, onnx, threads or torch.get_num_threads()) if onnx is not None else None
+    server = listen(lambda: ModelServer(model, (host, port), model_dir=str(model_dir), max_batch=max_batch,
+                                        forward=forward, runtime="onnxruntime" if onnx is not None else "pytorch"),
+                    host, port)
+    serve_until_stopped(server, host, console, f"serving {model.family} {model.labels.task} model {model_dir} with "
+                        f"{server.runtime} on {server.url} (POST /predict, GET /health; Ctrl-C stops)")
+
+
+def listen(make: Callable[[], S], host: str, port: int) -> S:
+    """The server `make` builds, its bind errors (port taken, address not here) as user errors naming the fix."""
+    import errno
+
+    from advisor.errors import UserError
+
     try:
-        server = ModelServer(model, (host, port), model_dir=str(model_dir), max_batch=max_batch, forward=forward,
-                             runtime="onnxruntime" if onnx is not None else "pytorch")
+        return make()
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             raise UserError(f"port {port} on {host} is already in use", fix="pick another with --port") from None
         raise UserError(f"cannot listen on {host}:{port}: {error.strerror}",
                         fix="use --host 127.0.0.1 (this machine only) or an address of this machine") from None
+
+
+def serve_until_stopped(server: ThreadingHTTPServer, host: str, console: Any, banner: str) -> None:
+    """Log requests to stderr, warn when reachable from other machines, answer until Ctrl-C."""
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print(f"[yellow]listening on {host}: anyone who can reach this port can use the model "
                       "(no authentication, no TLS)[/]")
-    console.print(f"serving {model.family} {model.labels.task} model {model_dir} with {server.runtime} on "
-                  f"{server.url} (POST /predict, GET /health; Ctrl-C stops)")
+    console.print(banner)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
