@@ -11,22 +11,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from advisor.formats import read_dataset
 from automl.cli import app
 from automl.demo_data.lm_sentences import write_lm_file
 from automl.demo_data.pinyin import write_pinyin
-from automl.labels import label_space
-from automl.models import build_model, resolve_model
+from automl.models import resolve_model
 from automl.models.span_qa.generated import generated_questions
+from tests.automl.saved_models import save_untrained
 
 runner = CliRunner()
-
-
-def _saved(name: str, data: Path, out: Path) -> Path:
-    dataset = read_dataset(str(data))
-    model = build_model(resolve_model(name), label_space(dataset.task, dataset.examples), dataset.examples, 64, "zh")
-    model.save(out)
-    return out
 
 
 def _squad(path: Path) -> Path:
@@ -40,14 +32,14 @@ def test_a_teacher_without_classes_is_refused_before_any_work(task: str, tmp_pat
                                                               make_tiny_transformer: Callable[..., Path]) -> None:
     if task == "ABS-7":
         data = write_pinyin(tmp_path / "pinyin", rows=60, seed=3)["train"]
-        teacher = _saved("seq2seq", data, tmp_path / "teacher")
+        teacher = save_untrained("seq2seq", data, tmp_path / "teacher")
     elif task == "ABS-8":
         data = write_lm_file(tmp_path / "lm.txt", per_file=12)
-        teacher = _saved("char-lm", data, tmp_path / "teacher")
+        teacher = save_untrained("char-lm", data, tmp_path / "teacher")
     else:
         data = _squad(tmp_path / "qa.json")
         tiny = make_tiny_transformer(tmp_path / "tiny", resolve_model("multilingual-e5-small").source)
-        teacher = _saved(str(tiny), data, tmp_path / "teacher")
+        teacher = save_untrained(str(tiny), data, tmp_path / "teacher")
     out = tmp_path / "distilled"
     result = runner.invoke(app, ["distill", "--teacher", str(teacher), "--data", str(data), "--out", str(out)])
     assert result.exit_code == 2, result.output
