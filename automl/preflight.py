@@ -170,7 +170,7 @@ def metric_names(task: str, regression: bool | None = None, tag_types: Iterable[
         names = TAGGING + tuple(f"{m}/{t}" for t in tag_types for m in ("precision", "recall", "f1"))
     elif kind.is_multilabel:
         names = MULTILABEL
-    elif getattr(kind, "is_span", False) or not kind.has_one_label:  # ABS-9 spans: the trial says it
+    elif kind.is_span or not kind.has_one_label:  # ABS-9 spans: the trial says it
         return None
     else:
         classes = () if regression else CLASSIFICATION + (("auc",) if kind.has_features else ())
