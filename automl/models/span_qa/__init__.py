@@ -2,7 +2,7 @@
 
 - `windows`: question + context to overlapping windows and token spans back to characters.
 - `_model`: `SpanQATransformer`, the `TaskModel` `automl run`, predict, serve and export use (family span-qa).
-- `train`: a plain fine-tune loop and the first-characters baseline.  `generated`: the People's Daily questions.
+- `generated`: the People's Daily questions (the first-characters reference is automl/baseline.py's).
 """
 
 from automl.models.span_qa._model import DECODE_KEYS, FAMILY, SpanAnswer, SpanQATransformer
