@@ -30,7 +30,8 @@ class Example:
     ABS-1: text, label.  ABS-2 / ABS-5: text, text_b, label (ABS-5: "0"/"1" or a score like "0.83").
     ABS-3: text, labels (the names of the labels that apply).  ABS-4: text, features, label.
     ABS-6: tokens, tags (same length; text is "".join or " ".join of tokens).
-    ABS-7: text, target.  ABS-8: text.  ABS-9: text (context), text_b (question), answer, answer_start.
+    ABS-7: text, target.  ABS-8: text.  ABS-9: text (context), text_b (question), answer, answer_start (the
+    first gold answer: trained on), answers (every gold answer's text: scored against, the best counting).
     """
 
     text: str
@@ -43,6 +44,7 @@ class Example:
     features: tuple[float, ...] = ()
     answer: str | None = None
     answer_start: int | None = None
+    answers: tuple[str, ...] = ()
     line: int = 0  # 1-based line in the source file, for messages
 
 

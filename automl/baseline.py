@@ -55,9 +55,9 @@ def tfidf_baseline(task: str, train: list[Example], test: list[Example]) -> dict
 
 def first_chars_reference(train: list[Example], test: list[Example]) -> dict[str, Any]:
     """ABS-9's trivial reader: the first n characters of each test context, n the mean training answer length."""
-    from automl.span_metrics import span_scores
+    from automl.span_metrics import gold_answers, span_scores
 
     answered = [e for e in train if e.answer]
     n = round(sum(len(e.answer or "") for e in answered) / max(len(answered), 1))
     return {"name": f"first {n} characters of the context (the mean training answer length)",
-            "test": span_scores([e.text[:n] for e in test], [(e.answer or "",) for e in test]), "fit_seconds": 0.0}
+            "test": span_scores([e.text[:n] for e in test], [gold_answers(e) for e in test]), "fit_seconds": 0.0}

@@ -39,9 +39,12 @@ def label_space(task: str, *datasets: Dataset | Sequence[Example]) -> LabelSpace
 
     if kind.is_language_model:  # no labels: each sentence is its own target
         return LabelSpace(task, [])
-    if kind.is_span:  # ABS-9: no classes; every training question needs its answer in its context
+    if kind.is_span:  # ABS-9: no classes; every question needs an answer, in its context for training
+        for i, data in enumerate((train, *others)):
+            refuse_unanswerable(_path(data, ["the training data", "the dev data", "the test data"][min(i, 2)]),
+                                 _examples(data))
         for example in train_examples:
-            if not example.answer or example.answer_start is None:
+            if example.answer_start is None:
                 raise UserError(f"question {example.text_b!r} (line {example.line}) of {train_path} has no answer "
                                 "found in its context", fix='give every training question an answer: "answers": '
                                 '[{"text": "...", "answer_start": N}] with the text at N in the context')
@@ -85,6 +88,18 @@ def label_space(task: str, *datasets: Dataset | Sequence[Example]) -> LabelSpace
                         fix=f"add examples labeled {label!r} to the training data, or drop those rows from {path}",
                     )
     return space
+
+
+def refuse_unanswerable(path: str, examples: Sequence[Example]) -> None:
+    """SQuAD 2.0's unanswerable questions (is_impossible, empty answers): the span head always answers, so
+    they could neither train it nor be scored fairly. One message for all of them."""
+    unanswered = [e for e in examples if not e.answer]
+    if unanswered:
+        raise UserError(f"{len(unanswered)} of {len(examples)} questions in {path} have no answer, e.g. "
+                        f"{unanswered[0].text_b!r} (SQuAD 2.0 unanswerable questions: is_impossible or empty "
+                        "answers); automl trains and scores extractive reading comprehension, where every "
+                        "question's answer is a span of its context",
+                        fix=f"drop the unanswerable questions from {path}, or give each its answer")
 
 
 def _labels_of(task: str, examples: Iterable[Example], path: str) -> set[str]:

@@ -54,10 +54,12 @@ def evaluate(task: str, labels: LabelSpace, golds: Sequence[Any], preds: Sequenc
         from automl.models.lm import perplexity
 
         return perplexity(preds)
-    if kind.is_span:  # ABS-9: SpanAnswers (or texts) against the gold answer texts
+    if kind.is_span:  # ABS-9: SpanAnswers (or texts) against each question's gold answer texts (or text)
         from automl.span_metrics import span_scores
 
-        return span_scores([getattr(p, "text", p) or "" for p in preds], [(str(g or ""),) for g in golds])
+        return span_scores([getattr(p, "text", p) or "" for p in preds],
+                           [tuple(str(a) for a in g) if isinstance(g, tuple | list) else (str(g or ""),)
+                            for g in golds])
     if kind.is_generation:
         from automl.generation_metrics import generation_scores
 

@@ -14,6 +14,8 @@ import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 
+from advisor.dataset import Example
+
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")
 
@@ -49,6 +51,12 @@ def _f1(predicted: list[str], gold: list[str]) -> float:
         return 0.0
     precision, recall = common / len(predicted), common / len(gold)
     return 2 * precision * recall / (precision + recall)
+
+
+def gold_answers(example: Example) -> tuple[str, ...]:
+    """The texts `example`'s prediction is scored against: every gold answer the file gave (SQuAD's dev set
+    has several a question), or its one `answer`; ("",) when it has none."""
+    return example.answers or (example.answer or "",)
 
 
 def span_scores(predictions: Sequence[str], golds: Sequence[Sequence[str]]) -> dict[str, float]:

@@ -55,12 +55,21 @@ def check_supported(task: str) -> None:
                         "into these.")
 
 
+def _check_answers(task: str, data: Dataset) -> None:
+    """ABS-9: a file with unanswerable questions is refused by its own name, before any split."""
+    if task_type(task).is_span:
+        from automl.labels import refuse_unanswerable
+
+        refuse_unanswerable(data.path, data.examples)
+
+
 def load_splits(train: Path, dev: Path | None, test: Path | None, task: str | None, seed: int) -> Splits:
     from advisor.formats import read_dataset
 
     train_set = read_dataset(str(train), task=task)
     task = train_set.task
     check_supported(task)
+    _check_answers(task, train_set)
     notes = list(train_set.notes)
     files = {"train": str(train)}
     rows = list(train_set.examples)
@@ -73,6 +82,7 @@ def load_splits(train: Path, dev: Path | None, test: Path | None, task: str | No
         if not ds.examples:
             raise UserError(f"{path}: the {name} set is empty.", f"Give a {name} file with rows, or leave --{name} out for a seeded split.")
         files[name] = str(path)
+        _check_answers(task, ds)
         return ds
 
     dev_set, test_set = other(dev, "dev"), other(test, "test")

@@ -14,7 +14,7 @@ from advisor.dataset import Example
 from advisor.formats._base import ReadContext, cut, tag_names, tagged
 from advisor.formats._cells import Made, Record, col, label_order, need, numeric_value, value
 from advisor.formats.roles import list_separator
-from advisor.formats.squad import first_answer
+from advisor.formats.squad import all_answers, first_answer
 from presets.catalog import TaskId
 
 Maker = Callable[[list[Record], dict[str, str], list[str], ReadContext], Made]
@@ -168,15 +168,17 @@ def make_mrc(records: list[Record], roles: dict[str, str], features: list[str], 
     examples = []
     for ln, r in records:
         context = value(ctx, ln, r, ck, "context")
-        if r.get(roles.get("answers", "")) is not None:
-            answer, start = first_answer(r.get(roles["answers"]), context)
+        golds = r.get(roles.get("answers", ""))
+        if golds is not None:
+            answer, start = first_answer(golds, context)
         else:  # "answer": "...", optionally "answer_start": 17
-            answer, start = first_answer(r.get(roles.get("answer", "")), context)
+            golds = r.get(roles.get("answer", ""))
+            answer, start = first_answer(golds, context)
             given = r.get(roles.get("answer_start", ""))
             if answer is not None and isinstance(given, int) and not isinstance(given, bool):
                 start = given
         examples.append(Example(text=context, text_b=value(ctx, ln, r, qk, "question"), answer=answer,
-                                answer_start=start, line=ln))
+                                answer_start=start, answers=all_answers(golds), line=ln))
     return examples, []
 
 

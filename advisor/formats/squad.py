@@ -16,7 +16,7 @@ def read_squad(obj: dict[str, Any], ctx: ReadContext) -> Dataset:
     if ctx.wanted not in (None, TaskId.ABS_9):
         raise ctx.incompatible("it is SQuAD-style JSON (ABS-9)")
     examples: list[Example] = []
-    no_answer = mismatched = 0
+    no_answer = mismatched = impossible = 0
     articles = obj.get("data")
     if not isinstance(articles, list):
         raise ctx.error(None, "'data' is not a list", _FIX)
@@ -34,17 +34,23 @@ def read_squad(obj: dict[str, Any], ctx: ReadContext) -> Dataset:
             for q, qa in enumerate(para["qas"]):
                 if not isinstance(qa, dict) or not isinstance(qa.get("question"), str):
                     raise ctx.error(None, f"{where}.qas[{q}] has no 'question' text", _FIX)
-                answer, start = first_answer(qa.get("answers"), context)
+                given = qa.get("answers")
+                if qa.get("is_impossible") is True:  # SQuAD 2.0: unanswerable, whatever its answers hold
+                    impossible, given = impossible + 1, None
+                answer, start = first_answer(given, context)
                 if answer is None:
                     no_answer += 1
                 elif start is not None and context[start:start + len(answer)] != answer:
                     mismatched += 1
-                examples.append(Example(text=context, text_b=qa["question"], answer=answer, answer_start=start))
+                examples.append(Example(text=context, text_b=qa["question"], answer=answer, answer_start=start,
+                                        answers=all_answers(given)))
     if not examples:
         raise ctx.error(None, "no questions found", _FIX)
-    ctx.notes.append("SQuAD JSON: one example per question; the first answer is kept")
+    ctx.notes.append("SQuAD JSON: one example per question; training reads the first answer, scores the best "
+                     "over all of them")
     if no_answer:
-        ctx.notes.append(f"{no_answer} questions have no answer (unanswerable, SQuAD 2.0 style)")
+        ctx.notes.append(f"{no_answer} questions have no answer (unanswerable, SQuAD 2.0 style"
+                         + (f": {impossible} is_impossible)" if impossible else ")"))
     if mismatched:
         ctx.notes.append(f"{mismatched} answers do not match the context at answer_start")
     return Dataset(ctx.name, TaskId.ABS_9, "squad", examples, notes=ctx.notes)
@@ -69,3 +75,16 @@ def first_answer(answers: Any, context: str) -> tuple[str | None, int | None]:
         found = context.find(text)
         start = found if found >= 0 else None
     return text, start
+
+
+def all_answers(answers: Any) -> tuple[str, ...]:
+    """Every non-empty answer text, in order, from the layouts `first_answer` reads (the gold answers a
+    question is scored against: SQuAD's dev set gives several)."""
+    if isinstance(answers, dict):
+        answers = answers.get("text")
+    if isinstance(answers, str):
+        answers = [answers]
+    if not isinstance(answers, list):
+        return ()
+    texts = (a.get("text") if isinstance(a, dict) else a for a in answers)
+    return tuple(t for t in texts if isinstance(t, str) and t)

@@ -1,6 +1,7 @@
 """ABS-9 end to end on a few generated People's Daily questions (SQuAD JSON): `automl run` ends with an exact
 match and F1 report beside the first-characters reference, `automl predict` and `automl serve` give the same
-answers (text, characters, score), the ONNX export answers as PyTorch does, and a from-scratch net is refused.
+answers (text, characters, score), predict scores a question by its best gold answer, the ONNX export answers
+as PyTorch does, and a from-scratch net and SQuAD 2.0 unanswerable questions are refused (exit 2).
 
 The model is a tiny random BERT with multilingual-e5-small's tokenizer trained one step: fast, and enough to
 check the plumbing (the learning itself: tests/automl/models/span_qa/test_span_train.py and the slow test here).
@@ -77,6 +78,39 @@ def test_predict_answers_spans_of_the_context(trained: tuple[dict[str, Any], dic
                              + "\n" for r in rows[:3]), encoding="utf-8")
     again, output = _predict(report["model"]["dir"], asked)
     assert [r["answer"] for r in again] == [r["answer"] for r in rows[:3]] and "scores:" not in output
+
+
+def test_predict_scores_a_question_by_its_best_gold_answer(trained: tuple[dict[str, Any], dict[str, Path]],
+                                                           tmp_path: Path) -> None:
+    """Several gold answers (SQuAD's dev set): exact match counts when the answer is any of them, here always
+    the second (the first is a wrong span of the same context, the one training would read)."""
+    report, files = trained
+    rows, _ = _predict(report["model"]["dir"], files["test"])
+    paragraphs = [{"context": r["context"], "qas": [{"question": r["question"], "answers": [
+        {"text": r["context"][:r["start"]] + "X", "answer_start": 0},
+        {"text": r["answer"], "answer_start": r["start"]}]}]} for r in rows]
+    multi = tmp_path / "multi.json"
+    multi.write_text(json.dumps({"data": [{"paragraphs": paragraphs}]}, ensure_ascii=False), encoding="utf-8")
+    again, output = _predict(report["model"]["dir"], multi)
+    assert [r["answer"] for r in again] == [r["answer"] for r in rows]  # predictions unchanged
+    assert "scores: exact_match 1.0000, f1 1.0000" in output
+
+
+@pytest.mark.parametrize("where", ["--data", "--dev"])
+def test_squad2_unanswerable_questions_exit_2_with_one_message(where: str, tmp_path: Path) -> None:
+    files = write_squad(tmp_path / "data", {"train": 20, "dev": 5})
+    bad = files["train"] if where == "--data" else files["dev"]
+    squad = json.loads(bad.read_text(encoding="utf-8"))
+    for para in squad["data"][0]["paragraphs"][::2]:
+        para["qas"][0].update(answers=[], is_impossible=True)
+    bad.write_text(json.dumps(squad, ensure_ascii=False), encoding="utf-8")
+    result = runner.invoke(app, ["run", "--data", str(files["train"]), "--dev", str(files["dev"]), "--trials", "1",
+                                 "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    message = " ".join(result.output.split())
+    assert f"{10 if where == '--data' else 3} of {20 if where == '--data' else 5} questions in" in message
+    assert "SQuAD 2.0 unanswerable" in message and "drop the unanswerable questions" in message
+    assert not (tmp_path / "run" / "report.json").exists()
 
 
 @pytest.fixture(scope="module")

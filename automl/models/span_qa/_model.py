@@ -25,6 +25,7 @@ from automl.models.base import Output
 from automl.models.span_qa.windows import Windows, best_answers, make_windows
 from automl.models.transformer import TransformerModel
 from automl.models.transformer._encoding import INPUT_KEYS
+from automl.span_metrics import gold_answers
 
 FAMILY = "span-qa"
 DECODE_KEYS = frozenset({"window_of", "offsets", "context_chars"})  # read by decode, not by the network
@@ -110,7 +111,8 @@ class SpanQATransformer(TransformerModel):
                 for a in best_answers(windows, contexts, scores[..., 0], scores[..., 1], MAX_ANSWER_TOKENS)]
 
     def targets(self, examples: list[Example]) -> list[Any]:
-        return [e.answer or "" for e in examples]
+        """Each question's gold answer texts (several in SQuAD's dev set): its score is the best over them."""
+        return [gold_answers(e) for e in examples]
 
     def _top_layer_on_first_token(self) -> contextlib.AbstractContextManager[Any]:
         return contextlib.nullcontext()  # every token's start and end logits are read
