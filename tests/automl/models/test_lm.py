@@ -114,15 +114,15 @@ def test_sentence_score_prints_log_prob_and_perplexity() -> None:
     assert str(s) == f"log_prob {-2 * math.log(4):.4f} perplexity 4.0000"
 
 
-def test_automl_run_trains_char_lm_and_minimises_perplexity(tmp_path: Path) -> None:
+def test_automl_run_trains_char_lm_and_minimises_perplexity_and_predict_scores(tmp_path: Path) -> None:
     import json
 
     import optuna
 
-    data = tmp_path / "lm.txt"
+    data = tmp_path / "lm.txt"  # the guide's ABS-8 format: <s> sentence <e>, one a line
     data.write_text("".join(f"<s> {e.text} <e>\n" for e in sentences()[:200]), encoding="utf-8")
     result = CliRunner().invoke(app, ["run", "--data", str(data), "--trials", "1", "--epochs", "1",
-                                      "--out", str(tmp_path / "run")])
+                                      "--budget-minutes", "2", "--out", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "run" / "report.json").read_text(encoding="utf-8"))
     assert report["task"] == "ABS-8" and report["metric"] == "perplexity"
@@ -130,3 +130,11 @@ def test_automl_run_trains_char_lm_and_minimises_perplexity(tmp_path: Path) -> N
     assert 1 < report["test"]["perplexity"] < 5000
     study = optuna.load_study(study_name=None, storage=f"sqlite:///{tmp_path / 'run' / 'study.db'}")
     assert study.direction == optuna.study.StudyDirection.MINIMIZE
+    lines = tmp_path / "lines.txt"
+    lines.write_text("<s> 房间很干净 <e>\n服务很好\n", encoding="utf-8")
+    answered = CliRunner().invoke(app, ["predict", "--model", report["model"]["dir"], "--data", str(lines),
+                                        "--format", "jsonl"])
+    assert answered.exit_code == 0, answered.output
+    rows = [json.loads(line) for line in answered.stdout.splitlines() if line.startswith("{")]
+    assert len(rows) == 2 and all(r["log_prob"] < 0 and r["perplexity"] > 1 for r in rows), rows
+    assert [r["text"] for r in rows] == ["房间很干净", "服务很好"]  # the markers are the format, not the text
