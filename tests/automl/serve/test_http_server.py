@@ -1,5 +1,6 @@
 """automl serve: a real server on 127.0.0.1 (an ephemeral port) answering a BOW trained on tests/data;
-a bounded load test, the 4xx messages of bad requests, a 500 with a message for a model failure."""
+a bounded load test, the 4xx messages of bad requests, a 500 with a message for a model failure, and the
+`automl serve` command itself in a child process, answering until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -26,8 +27,13 @@ TEXTS = [e.text for e in read_dataset(REVIEWS).examples[:40]]
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory: pytest.TempPathFactory, train_and_save: Callable[..., Path]) -> TaskModel:
-    return load_model(train_and_save("bow", REVIEWS, tmp_path_factory.mktemp("serve") / "bow", steps=10))
+def model_dir(tmp_path_factory: pytest.TempPathFactory, train_and_save: Callable[..., Path]) -> Path:
+    return train_and_save("bow", REVIEWS, tmp_path_factory.mktemp("serve") / "bow", steps=10)
+
+
+@pytest.fixture(scope="module")
+def model(model_dir: Path) -> TaskModel:
+    return load_model(model_dir)
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +123,7 @@ def test_bounded_load_holds_with_no_error(server: ModelServer) -> None:
     print(f"\nload test: {sum(answered)} requests from {threads} threads in {elapsed:.2f} s = "
           f"{sum(answered) / elapsed:.0f} requests/s ({batches} forward passes)")
     assert batches <= per_thread * threads
-    assert elapsed < 60  # bounded: a few seconds on an idle 2-core machine
+    assert sum(answered) / elapsed >= 20  # its QPS holds: 1,139/s measured here niced under load ~3.8
 
 
 @pytest.mark.parametrize(("body", "status", "words"), [
@@ -173,3 +179,51 @@ def test_a_model_failure_is_a_500_with_a_message(model: TaskModel, monkeypatch: 
         broken.shutdown()
         broken.server_close()
         thread.join(timeout=5)
+
+
+def test_the_serve_command_answers_on_loopback_until_interrupted(model_dir: Path) -> None:
+    """`automl serve MODEL --port 0` as a user runs it: the banner names the URL, a bounded load of 60 requests
+    is answered with no error, a bad request gets a 422 message, SIGINT (Ctrl-C) stops it with exit 0."""
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "400"}
+    child = subprocess.Popen([sys.executable, "-m", "automl", "serve", str(model_dir), "--port", "0", "--threads",
+                              "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert child.stdout is not None
+        banner = child.stdout.readline()  # blocks until the model is loaded and the port bound
+        found = re.search(r"http://127\.0\.0\.1:(\d+)", banner)
+        assert found, banner + (child.stderr.read() if child.poll() is not None and child.stderr else "")
+        port = int(found.group(1))
+
+        def post(body: bytes) -> tuple[int, dict[str, Any]]:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request("POST", "/predict", body=body, headers={"Content-Type": "application/json"})
+            response = conn.getresponse()
+            answer = json.loads(response.read())
+            conn.close()
+            return response.status, answer
+
+        started = time.perf_counter()
+        bodies = [json.dumps({"texts": [TEXTS[i % 40], TEXTS[(i + 1) % 40]]}).encode() for i in range(60)]
+        with ThreadPoolExecutor(3) as pool:
+            got = list(pool.map(post, bodies))
+        elapsed = time.perf_counter() - started
+        assert [status for status, _ in got] == [200] * 60
+        assert all(len(answer["predictions"]) == 2 and "probabilities" in answer["predictions"][0] for _, answer in got)
+        assert 60 / elapsed >= 5, elapsed  # a fresh connection a request: still far above this floor
+        status, answer = post(b'{"texts": "one string"}')
+        assert status == 422 and set(answer) == {"error"} and "non-empty list" in answer["error"]
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+    assert child.returncode == 0 and "stopped" in out, out + err
+    assert "Traceback" not in err and "POST /predict" in err  # requests are logged to stderr
