@@ -12,38 +12,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
+import sys
 import tempfile
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def train_briefly(family: str, data: Path, directory: Path, steps: int) -> Path:
-    import torch
-
-    from advisor.formats import read_dataset
-    from automl.labels import label_space
-    from automl.models import build_model, resolve_model
-
-    dataset = read_dataset(data)
-    rows = dataset.examples
-    torch.manual_seed(0)
-    model = build_model(resolve_model(family), label_space(dataset.task, rows), rows, 128, "zh")
-    pretrained = model.family == "transformer"
-    optimizer = torch.optim.Adam(model.parameters(), lr=5e-5 if pretrained else 1e-3)
-    rng = random.Random(0)
-    model.train()
-    for _ in range(max(1, steps // 4) if pretrained else steps):
-        loss = model(**model.collate(rng.sample(rows, min(16, len(rows))))).loss
-        assert loss is not None
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    model.eval().save(directory)
-    return directory
+sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
 
 def main() -> None:
@@ -59,13 +35,17 @@ def main() -> None:
     from rich.console import Console
 
     from automl.export.command import export_command
+    from automl.models import resolve_model
+    from tests.automl.saved_models import train_briefly  # the export tests' few-step training
 
     torch.set_num_threads(args.threads)
     console = Console(width=130)
     rows = []
     with tempfile.TemporaryDirectory(prefix="onnx-vs-torch-") as tmp:
         for family in [f.strip() for f in args.families.split(",") if f.strip()]:
-            model_dir = train_briefly(family, args.data, Path(tmp) / family, args.steps)
+            pretrained = resolve_model(family).family == "transformer"
+            model_dir = train_briefly(family, args.data, Path(tmp) / family,
+                                      max(1, args.steps // 4) if pretrained else args.steps)
             report = export_command(model_dir, Path(tmp) / f"{family}.onnx", args.data, args.threads,
                                     args.seconds, Console(quiet=True))
             rows.append((family, report))

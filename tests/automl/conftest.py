@@ -89,38 +89,13 @@ def make_tiny_transformer() -> Callable[..., Path]:
     return _make_tiny_transformer
 
 
-def _train_and_save(family: str, data: Path, directory: Path, steps: int = 20, batch_size: int = 16,
-                    lr: float = 1e-3, max_length: int = 128, seed: int = 0) -> Path:
-    """A model of `family` (bow/cnn/gru/lstm or a tier such as minilm-l6) trained `steps` Adam steps on the
-    file `data`, saved to `directory`: a real trained folder for export, serving and prediction tests."""
-    import random
-
-    from advisor.formats import read_dataset
-    from automl.labels import label_space
-    from automl.models import build_model, resolve_model
-
-    dataset = read_dataset(data)
-    rows = dataset.examples
-    torch.manual_seed(seed)
-    model = build_model(resolve_model(family), label_space(dataset.task, rows), rows, max_length, "zh")
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    rng = random.Random(seed)
-    model.train()
-    for _ in range(steps):
-        loss = model(**model.collate(rng.sample(rows, min(batch_size, len(rows))))).loss
-        assert loss is not None
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    model.eval()
-    model.save(directory)
-    return directory
-
-
 @pytest.fixture(scope="session")
 def train_and_save() -> Callable[..., Path]:
-    """train_and_save(family, data_file, directory, steps=20, lr=1e-3): a trained model folder."""
-    return _train_and_save
+    """train_and_save(family, data_file, directory, steps=20, batch_size=16, lr=None, max_length=128): a trained
+    model folder (tests/automl/saved_models.py's train_briefly)."""
+    from tests.automl.saved_models import train_briefly
+
+    return train_briefly
 
 
 def _conll_sentences(path: Path) -> list[Example]:

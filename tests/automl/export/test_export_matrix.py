@@ -7,7 +7,6 @@ file). Nothing the user cannot act on reaches the terminal (onnxruntime's shape 
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 
 import pytest
@@ -16,8 +15,8 @@ from typer.testing import CliRunner
 
 from advisor.formats import read_dataset
 from automl.cli import app
-from automl.labels import label_space
-from automl.models import build_model, load_model, resolve_model
+from automl.models import load_model
+from tests.automl.saved_models import train_briefly
 
 DATA = Path(__file__).parents[2] / "data"
 F = DATA / "formats"
@@ -27,21 +26,7 @@ runner = CliRunner()
 
 
 def _trained(name: str, data: Path, directory: Path, steps: int = 3) -> Path:
-    dataset = read_dataset(str(data))
-    rows = dataset.examples
-    torch.manual_seed(0)
-    model = build_model(resolve_model(name), label_space(dataset.task, rows), rows, 64, "zh")
-    optimizer = torch.optim.Adam(model.parameters(), lr=5e-5 if model.family == "transformer" else 1e-3)
-    rng = random.Random(0)
-    model.train()
-    for _ in range(steps):
-        loss = model(**model.collate(rng.sample(rows, min(8, len(rows))))).loss
-        assert loss is not None
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    model.eval().save(directory)
-    return directory
+    return train_briefly(name, data, directory, steps, batch_size=8, max_length=64)
 
 
 def _ensemble(tmp: Path) -> Path:
