@@ -4,8 +4,9 @@ here stays for the life of the process). Not a test module itself.
     python tests/automl/objective_oom_child.py HEADROOM_MIB BATCH BATCH ...
 
 A GRU over 600-character reviews, one trial per BATCH, each a real `run_trial` inside `automl.objective`,
-after RLIMIT_AS is set to this process's size (after a warm-up trial of batch 2) plus HEADROOM_MIB. Prints
-each trial's record as JSON, one line, and the process's peak resident size.
+after RLIMIT_AS is set to this process's size (after a warm-up trial of batch 2) plus HEADROOM_MIB. Prints one
+JSON line: each trial's record, and the sizes (MiB over the size the cap was set on) each trial started at,
+for the test's failure messages.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def train(batch: int) -> float:
     return run_trial(TrialConfig(learning_rate=1e-3, batch_size=batch, epochs=1), model, ROWS, ROWS[:8]).score
 
 
-def virtual_bytes() -> int:
+def virtual_bytes() -> int:  # VmSize: what RLIMIT_AS limits
     with open("/proc/self/status") as status:
         return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize:"))
 
@@ -43,15 +44,19 @@ def main() -> None:
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     train(2)  # thread pools, kernels, the model's first allocations: before the limit
-    cap = virtual_bytes() + headroom
+    base = virtual_bytes()
+    cap = base + headroom
     resource.setrlimit(resource.RLIMIT_AS, (cap, resource.getrlimit(resource.RLIMIT_AS)[1]))
     study = optuna.create_study(direction="maximize")
+    starts: list[int] = []
 
     def body(trial: optuna.Trial, record: TrialRecord) -> float:
+        starts.append((virtual_bytes() - base) // 2**20)
         return train(trial.suggest_int("batch_size", batches[trial.number], batches[trial.number]))
 
     study.optimize(objective(body), n_trials=len(batches))
-    print(json.dumps([TrialRecord.from_trial(t).model_dump(mode="json") for t in study.trials]))
+    records = [TrialRecord.from_trial(t).model_dump(mode="json") for t in study.trials]
+    print(json.dumps({"records": records, "base_mib": base // 2**20, "starts_mib": starts}))
 
 
 if __name__ == "__main__":
