@@ -22,13 +22,25 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
-from automl.models.base import LabelSpace
 from presets.catalog import task as task_type
 
+if TYPE_CHECKING:  # no torch at import: automl/preflight.py reads `metric_names` before any model loads
+    from automl.models.base import LabelSpace
+
 LOWER_IS_BETTER = frozenset({"mse", "mae", "hamming_loss", "loss", "perplexity", "bits_per_char"})
+
+# The keys `evaluate` gives per task (tests/automl/test_preflight.py checks them against it).
+CLASSIFICATION = ("accuracy", "precision", "recall", "f1", *(f"{a}_{m}" for a in ("macro", "micro")
+                                                             for m in ("precision", "recall", "f1")))
+REGRESSION = ("pearson", "spearman", "mse", "mae")
+MULTILABEL = (*CLASSIFICATION, "subset_accuracy", "hamming_loss")
+TAGGING = ("entity_precision", "entity_recall", "entity_f1", "token_accuracy", "precision", "recall", "f1")
+GENERATION = ("chrf", "bleu", "rouge_l", "exact_match")
+LANGUAGE_MODEL = ("perplexity", "bits_per_char")
+SPAN = ("exact_match", "f1")
 
 
 def default_metric(task: str, labels: LabelSpace | None = None) -> str:
@@ -39,6 +51,29 @@ def default_metric(task: str, labels: LabelSpace | None = None) -> str:
 
 def higher_is_better(metric: str) -> bool:
     return metric.split("/")[0] not in LOWER_IS_BETTER
+
+
+def metric_names(task: str, regression: bool | None = None, tag_types: Iterable[str] = ()) -> tuple[str, ...] | None:
+    """The dev metrics `evaluate` computes for `task` (and "loss", the trial's), the per-type counts left out;
+    None for a task this table does not know (then the trial says it). `regression` None: either (the labels
+    are not read yet)."""
+    kind = task_type(task)
+    if kind.is_language_model:
+        names: tuple[str, ...] = LANGUAGE_MODEL
+    elif kind.is_generation:
+        names = GENERATION
+    elif kind.is_tagging:
+        names = TAGGING + tuple(f"{m}/{t}" for t in tag_types for m in ("precision", "recall", "f1"))
+    elif kind.is_multilabel:
+        names = MULTILABEL
+    elif kind.is_span:
+        names = SPAN
+    elif not kind.has_one_label:
+        return None
+    else:
+        classes = () if regression else CLASSIFICATION + (("auc",) if kind.has_features else ())
+        names = classes + (REGRESSION if kind.may_be_score and regression is not False else ())
+    return (*names, "loss")
 
 
 def evaluate(task: str, labels: LabelSpace, golds: Sequence[Any], preds: Sequence[Any],

@@ -8,7 +8,8 @@ anything is written, so a finished `--out` is never touched by a command that ca
   reverse), under a folder that exists or can be made;
 - `--storage`: a database URL SQLAlchemy can parse, its driver installed, a SQLite file that is a
   database, a server that answers;
-- `--metric`: one the task computes (`check_metric`, once the labels are known: a score or classes);
+- `--metric`: one the task computes (`check_metric`, from `automl.metrics.metric_names`, once the labels
+  are known: a score or classes);
 - `--models`: known tiers, local model folders or hub ids (`automl.models.resolve_model`);
 - a model folder: automl's `automl_model.json`, readable, with the files it needs (loading checks the
   weights themselves: `automl.models.load_model`).
@@ -30,14 +31,6 @@ STORAGE_FIX = ("Give a database URL: sqlite:////absolute/path/study.db (one proc
                "postgresql://USER:PASSWORD@HOST:5432/DB for several workers (`bash scripts/postgres.sh` starts one here).")
 CONNECT_TIMEOUT_S = 5
 SQLITE_MAGIC = b"SQLite format 3\x00"
-
-CLASSIFICATION = ("accuracy", "precision", "recall", "f1", *(f"{a}_{m}" for a in ("macro", "micro")
-                                                             for m in ("precision", "recall", "f1")))
-REGRESSION = ("pearson", "spearman", "mse", "mae")
-MULTILABEL = (*CLASSIFICATION, "subset_accuracy", "hamming_loss")
-TAGGING = ("entity_precision", "entity_recall", "entity_f1", "token_accuracy", "precision", "recall", "f1")
-GENERATION = ("chrf", "bleu", "rouge_l", "exact_match")
-LANGUAGE_MODEL = ("perplexity", "bits_per_char")
 
 
 def check_file(path: Path | None, flag: str) -> None:
@@ -156,32 +149,12 @@ def _null_pool() -> Any:
     return NullPool
 
 
-def metric_names(task: str, regression: bool | None = None, tag_types: Iterable[str] = ()) -> tuple[str, ...] | None:
-    """The dev metrics `automl.metrics.evaluate` computes for `task` (and "loss"); None for a task this
-    table does not know (then the trial says it). `regression` None: either (the labels are not read yet)."""
-    from presets.catalog import task as task_type
-
-    kind = task_type(task)
-    if kind.is_language_model:
-        names: tuple[str, ...] = LANGUAGE_MODEL
-    elif kind.is_generation:
-        names = GENERATION
-    elif kind.is_tagging:
-        names = TAGGING + tuple(f"{m}/{t}" for t in tag_types for m in ("precision", "recall", "f1"))
-    elif kind.is_multilabel:
-        names = MULTILABEL
-    elif kind.is_span or not kind.has_one_label:  # ABS-9 spans: the trial says it
-        return None
-    else:
-        classes = () if regression else CLASSIFICATION + (("auc",) if kind.has_features else ())
-        names = classes + (REGRESSION if kind.may_be_score and regression is not False else ())
-    return (*names, "loss")
-
-
 def check_metric(metric: str | None, task: str, regression: bool | None = None, tag_types: Iterable[str] = (),
                  origin: str = "--metric") -> None:
     if metric is None:
         return
+    from automl.metrics import metric_names  # its table beside the code computing them; imports no torch
+
     tag_types = list(tag_types)
     known = metric_names(task, regression, tag_types)
     if known is None or metric in known:

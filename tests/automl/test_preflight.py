@@ -1,4 +1,5 @@
-"""automl/preflight.py's metric table is what automl/metrics.py computes, and accepts every task's default."""
+"""automl/metrics.py's metric table (`metric_names`, which automl/preflight.py checks --metric against) is what
+its `evaluate` computes, and accepts every task's default."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from typing import Any
 import pytest
 
 from advisor.errors import UserError
-from automl.metrics import default_metric, evaluate
+from automl.metrics import default_metric, evaluate, metric_names
 from automl.models.base import LabelSpace
-from automl.preflight import check_metric, metric_names
+from automl.preflight import check_metric
 from presets.catalog import tasks
 
 EXAMPLES: dict[str, tuple[list[str], bool, list[Any]]] = {  # task: label names, regression, golds (= predictions)
@@ -18,6 +19,7 @@ EXAMPLES: dict[str, tuple[list[str], bool, list[Any]]] = {  # task: label names,
     "ABS-5": ([], True, [0.1, 0.5, 0.9]),
     "ABS-6": (["O", "B-LOC", "I-LOC", "B-PER"], False, [("B-LOC", "I-LOC", "O"), ("B-PER", "O", "O")]),
     "ABS-7": ([], False, ["你好", "再见"]),
+    "ABS-9": ([], False, ["北京", "上海"]),
 }
 
 
@@ -41,3 +43,14 @@ def test_every_tasks_default_metric_passes_and_a_wrong_one_is_refused() -> None:
         check_metric("pearson", "ABS-5", regression=False)  # a binary label has no correlation
     with pytest.raises(UserError, match="Did you mean 'perplexity'"):
         check_metric("perplexty", "ABS-8")
+    with pytest.raises(UserError, match="Did you mean 'exact_match'"):
+        check_metric("exact_matc", "ABS-9")  # refused before any model loads, as for every other task
+
+
+def test_the_metric_table_imports_no_torch() -> None:
+    """automl/preflight.py reads it before any model loads: importing it must stay fast (no torch)."""
+    import subprocess
+    import sys
+
+    code = "import sys, automl.metrics, automl.preflight; print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
