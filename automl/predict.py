@@ -203,8 +203,13 @@ def predict_file(model_dir: Path, data: Path, output: Path | None, batch_size: i
         setattr(model, "beam_size", beam or getattr(model, "beam_size", 1))  # noqa: B010 - no TaskModel field
         setattr(model, "max_target_length", max_new_tokens or getattr(model, "max_target_length", 64))  # noqa: B010
     examples, labeled = read_inputs(data, task)
-    if model.labels.kind.is_span:  # questions without answers: answered, not scored
-        labeled = labeled and all(e.answer is not None for e in examples)
+    unanswered = sum(e.answer is None for e in examples) if model.labels.kind.is_span else 0
+    if unanswered:  # questions without answers (SQuAD 2.0's unanswerable ones too): answered, not scored
+        if labeled and unanswered < len(examples):
+            Console(stderr=True).print(f"no scores: {unanswered} of {len(examples)} questions have no gold answer "
+                                       "(SQuAD 2.0 unanswerable questions are not scored; the span head answers "
+                                       "every question)")
+        labeled = False
     got = answer_all(model, examples, batch_size=batch_size)
     preds = [prediction_of(a) for a in got]
     text = rows_jsonl(examples, got) if fmt == "jsonl" else rows_tsv(examples, got, preds)

@@ -94,6 +94,11 @@ def test_predict_scores_a_question_by_its_best_gold_answer(trained: tuple[dict[s
     again, output = _predict(report["model"]["dir"], multi)
     assert [r["answer"] for r in again] == [r["answer"] for r in rows]  # predictions unchanged
     assert "scores: exact_match 1.0000, f1 1.0000" in output
+    paragraphs[0]["qas"][0].update(answers=[], is_impossible=True)  # SQuAD 2.0: answered, not scored
+    multi.write_text(json.dumps({"data": [{"paragraphs": paragraphs}]}, ensure_ascii=False), encoding="utf-8")
+    again, output = _predict(report["model"]["dir"], multi)
+    assert len(again) == len(rows) and "scores:" not in output.replace("no scores:", "")
+    assert f"no scores: 1 of {len(rows)} questions have no gold answer" in " ".join(output.split())
 
 
 @pytest.mark.parametrize("where", ["--data", "--dev"])
