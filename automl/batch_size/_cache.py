@@ -86,6 +86,7 @@ def cached_max_batch_size(
     key: (model_name, max_length, device, budget, cap, precision); anything whose parts print stably.
     refresh: probe again even when cached (after a driver or torch upgrade, say).
     A result of 0 (nothing fitted), or of a search stopped early, is returned but not stored: it is more often a busy device than a fact.
+    Nor is one probed in this process because its isolated child could not start: the next run tries the child again.
     """
     path = path or cache_path()
     if not refresh:
@@ -93,7 +94,7 @@ def cached_max_batch_size(
         if cached is not None:
             return cached
     result = compute()
-    if result.best > 0 and not result.stopped:  # a search cut short by its deadline is not the answer
+    if result.best > 0 and not result.stopped and not result.fallback:  # cut short, or probed without its child
         entries = _read(path)  # re-read: another process may have added entries meanwhile
         stored = result.to_dict()
         stored["cached"] = False

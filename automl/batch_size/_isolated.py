@@ -106,17 +106,41 @@ def _ready_probe(payload: bytes, limit_bytes: int) -> Any:
     return probe
 
 
-def _start_without_main(process: BaseProcess) -> None:
-    """Start a spawned child that does not run this process's `__main__` first. Spawn re-runs the main
-    script in the child (as `__mp_main__`), which fails or does harm where that script is a Streamlit page
-    (the dashboard), a notebook or a user's script without a `__name__` guard; `_child` needs nothing from it.
-    """
+def _start_without_main(process: BaseProcess, stderr: int) -> None:
+    """Start a spawned child that does not run this process's `__main__` first, its stderr on `stderr`.
+
+    Spawn re-runs the main script in the child (as `__mp_main__`), which fails or does harm where that script
+    is a Streamlit page (the dashboard), a notebook or a user's script without a `__name__` guard; `_child`
+    needs nothing from it.  The child inherits file descriptor 2, so it is pointed at `stderr` while the child
+    is launched: a child that dies while starting leaves its traceback there, for `ProbeStartError`'s
+    message, not on the user's console (what a running child writes there, warnings, is not shown either)."""
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()  # spawn's helper process, which lives as long as this one: not on `stderr`
     main = sys.modules["__main__"]
     sys.modules["__main__"] = types.ModuleType("__main__")  # no __spec__, no __file__: spawn prepares no main
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+        os.dup2(stderr, 2)
+    except OSError:  # no stderr to move (a daemon's closed descriptor 2): the child gets none either
+        saved = -1
     try:
         process.start()
     finally:
+        if saved >= 0:
+            os.dup2(saved, 2)
+            os.close(saved)
         sys.modules["__main__"] = main
+
+
+def _last_line(path: str) -> str:
+    """The last line a child wrote to its stderr file (the exception that ended it), or ""."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return lines[-1].strip()[:300] if lines else ""
 
 
 class ProbeError(RuntimeError):
@@ -124,6 +148,12 @@ class ProbeError(RuntimeError):
 
     def __init__(self, message: str) -> None:
         super().__init__(f"the batch-size probe failed in its child process: {message}")
+        self.why = message
+
+
+class ProbeStartError(ProbeError):
+    """The child could not start at all (spawn failed, it died at import, its set-up raised): a child that
+    cannot start never will, so `tune_batch_size` probes in this process instead."""
 
 
 class IsolatedProbe:
@@ -160,6 +190,7 @@ class IsolatedProbe:
         self._payload = pickle.dumps((model, longest, settings), protocol=pickle.HIGHEST_PROTOCOL)
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
+        self._stderr = ""  # the child's stderr (a file), removed with the child
         self.restarts = 0
 
     def __enter__(self) -> IsolatedProbe:
@@ -175,7 +206,8 @@ class IsolatedProbe:
         return default if left is None else min(default, left)
 
     def _start(self) -> str | None:
-        """Start the child; None when it is ready, else why not (it did not start in time)."""
+        """Start the child; None when it is ready, else why not (it did not start in time).
+        Raises `ProbeStartError` when it cannot start."""
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
         # The model and data go through a file, not the spawn arguments: multiprocessing writes those into a
@@ -183,12 +215,21 @@ class IsolatedProbe:
         # a failed import) left a payload over the pipe's 64 KB blocking this process for ever (seen in a
         # test run: a zombie child, the parent in Popen._launch).
         fd, payload_path = tempfile.mkstemp(prefix="batch-size-probe-", suffix=".pkl")
+        err_fd, self._stderr = tempfile.mkstemp(prefix="batch-size-probe-", suffix=".stderr")
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(self._payload)
             process = context.Process(target=_child, args=(child, payload_path, self.limit_bytes),
                                       name="batch-size-probe", daemon=True)
-            _start_without_main(process)
+            try:
+                _start_without_main(process, err_fd)
+            except OSError as exc:  # no process (fork or exec failed, no memory, no such interpreter)
+                child.close()
+                parent.close()
+                self._stop()
+                raise ProbeStartError(f"it could not be started: {exc}") from None
+            finally:
+                os.close(err_fd)
             child.close()
             self._process, self._conn = process, parent
             wait = self._wait_s(self.start_timeout_s)
@@ -199,9 +240,11 @@ class IsolatedProbe:
             return None
         if process.is_alive() and reply is None:
             return self._stop(f"the probe process did not start within {wait:.0f} s")
+        last = _last_line(self._stderr)
         self._stop()
         # Not memory (the cap comes after the warm-up): a child that cannot start never will.
-        raise ProbeError(reply[1] if reply is not None else f"it ended while starting (exit code {process.exitcode})")
+        raise ProbeStartError(reply[1] if reply is not None else
+                              f"it ended while starting (exit code {process.exitcode}){f': {last}' if last else ''}")
 
     def _receive(self, wait: float | None) -> tuple[str, Any] | None:
         """The child's next message; None when it did not come in `wait` seconds or the child is gone.
@@ -228,7 +271,9 @@ class IsolatedProbe:
             self._process.join(timeout=10)
         if self._conn is not None:
             self._conn.close()
-        self._process = self._conn = None
+        if self._stderr:
+            Path(self._stderr).unlink(missing_ok=True)
+        self._process, self._conn, self._stderr = None, None, ""
         return why
 
     def close(self) -> None:

@@ -100,6 +100,7 @@ class SearchResult:
     cap: int | None = None
     cached: bool = False
     stopped: str = ""  # why the search ended before it settled (the time for probing ran out); never cached
+    fallback: str = ""  # why it probed in this process, not in its isolated child (it could not start); never cached
 
     @property
     def num_probes(self) -> int:
@@ -124,7 +125,7 @@ class SearchResult:
         lines.append(
             f"max batch size {self.best} after {self.num_probes} probes, {self.mode} mode{target}{source}{stopped}"
         )
-        return lines
+        return lines + ([f"note: {self.fallback}"] if self.fallback else [])
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -144,6 +145,7 @@ class SearchResult:
             cap=data.get("cap"),
             cached=bool(data.get("cached", False)),
             stopped=str(data.get("stopped", "")),
+            fallback=str(data.get("fallback", "")),
         )
 
 
@@ -332,15 +334,8 @@ def find_max_batch_size(
                         target_bytes=target, margin=margin, cap=cap, stopped=stopped)
 
 
-def _aim(
-    probes: list[ProbeResult],
-    lo: int,
-    lo_peak: int | None,
-    hi: int | None,
-    target: int,
-    step: int,
-    min_signal: float,
-) -> int | None:
+def _aim(probes: list[ProbeResult], lo: int, lo_peak: int | None, hi: int | None, target: int, step: int,
+         min_signal: float) -> int | None:
     """The largest grid size the fitted line puts within `target`, kept inside (lo, hi); None when the
     line is not trustworthy (too little signal, no positive slope) or contradicts a failure."""
     line = _fit_line(probes)

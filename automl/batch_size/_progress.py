@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from automl.batch_size._policy import ProbeResult, SearchResult
 
@@ -39,7 +40,10 @@ class ProbeProgress:
     def summary(self, search: SearchResult, max_length: int, ceiling: int, default: int) -> int:
         """Print the model's answer; return the largest batch its trials may use: the answer, or, when the
         time for probing ran out before a size fitted, `default` (the family's first batch), below any size
-        that failed (a trial that does not fit is pruned as out of memory, and the sweep goes on)."""
+        that failed (a trial that does not fit is pruned as out of memory, and the sweep goes on).
+        A search that could not probe in its isolated child says so, once, before its answer."""
+        if search.fallback:
+            self.console.print(f"[yellow]  {self.name}: note: {escape(search.fallback)}[/]", highlight=False)
         probes = ", ".join(f"{p.size}{'✓' if p.fits else '✗'}" for p in search.probes)
         self.console.print(f"  {self.name}: max_length {max_length}, largest batch that fits (searched up to {ceiling}) "
                            f"{search.best} ({search.num_probes} probes{', cached' if search.cached else ''}: {probes})")

@@ -2,7 +2,8 @@
 
 On CPU under Linux the probe runs in a child process under a hard memory limit (`_isolated.IsolatedProbe`)
 and measures the resident peak without the profiler; elsewhere (CUDA, whose out-of-memory error is the hard
-limit; macOS) in this process.  `time_limit_s` bounds the whole search, `progress` hears of every probe.
+limit; macOS) in this process, and there too when the child cannot start (the answer says why, in
+`SearchResult.fallback`).  `time_limit_s` bounds the whole search, `progress` hears of every probe.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from automl.batch_size._cache import cached_max_batch_size
-from automl.batch_size._isolated import can_isolate, isolated_or_none
+from automl.batch_size._isolated import ProbeStartError, can_isolate, isolated_or_none
 from automl.batch_size._policy import Probe, ProbeResult, SearchResult, find_max_batch_size
 from automl.batch_size._probes import DEFAULT_BUDGET_SHARE, TorchProbe, default_budget
 from automl.training.precision import wants_bf16
@@ -115,7 +116,8 @@ def tune_batch_size(
     trials will train in (autocast keeps bf16 copies of activations, so the peaks differ). A budget left to
     the default is keyed by the share and the budget in whole GiB, so a machine with about as much memory
     free reuses the answer and a busier one probes again.  `result.log_lines()` is the probe log for the report.
-    isolate: probe in a child process under a hard memory limit (None: on CPU under Linux).
+    isolate: probe in a child process under a hard memory limit (None: on CPU under Linux, and in this process
+        when that child cannot start; True: there or nowhere, a child that cannot start raises ProbeStartError).
     time_limit_s: the search ends by then with what it knows (a probe still running is stopped when isolated);
         such an answer is not cached.  max_jump: see `find_max_batch_size`.
     """
@@ -128,18 +130,29 @@ def tune_batch_size(
     import torch
 
     use_bf16 = wants_bf16(bf16, torch.device(device), model.family)
+    may_fall_back = isolate is None
     isolate = can_isolate(torch.device(device).type) if isolate is None else isolate
     cpu_probe = "resident" if can_isolate(torch.device(device).type) else "tensors"
     key = (model_name, model.max_length, device_label(device), budget_label, f"cap {cap}",
            "bf16" if use_bf16 else "fp32", cpu_probe)
 
-    def compute() -> SearchResult:
-        deadline = None if time_limit_s is None else time.monotonic() + time_limit_s
-        with _probe(model, examples, device, budget, steps, use_bf16, isolate, deadline) as probe:
-            result = find_max_batch_size(
+    def search(isolated: bool, deadline: float | None) -> SearchResult:
+        with _probe(model, examples, device, budget, steps, use_bf16, isolated, deadline) as probe:
+            return find_max_batch_size(
                 _watched(probe, progress), budget_bytes=budget, start=start, cap=cap, step=step, margin=margin,
                 max_jump=max_jump, should_stop=None if deadline is None else lambda: time.monotonic() >= deadline,
             )
+
+    def compute() -> SearchResult:
+        deadline = None if time_limit_s is None else time.monotonic() + time_limit_s
+        try:
+            result = search(isolate, deadline)
+        except ProbeStartError as exc:
+            if not may_fall_back:
+                raise
+            result = search(False, deadline)  # the sizes the child answered, if any, are probed again here
+            result.fallback = (f"probed in this process, without a hard memory limit: its child process could not "
+                               f"start ({exc.why})")
         if deadline is not None and time.monotonic() >= deadline and not result.stopped:
             result.stopped = "the time for probing ran out"  # its last probe may have been stopped, not failed
         return result

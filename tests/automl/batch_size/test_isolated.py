@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from advisor.dataset import Example
-from automl.batch_size import IsolatedProbe, ProbeResult, TorchProbe, tune_batch_size
-from automl.batch_size._isolated import ProbeError
-from tests.automl.batch_size.helpers import EXAMPLES, CharClassifier, MiB
+from automl.batch_size import IsolatedProbe, ProbeResult, TorchProbe, _isolated, tune_batch_size
+from automl.batch_size._isolated import ProbeError, ProbeStartError
+from tests.automl.batch_size.helpers import EXAMPLES, CharClassifier, MiB, child_that_cannot_import
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS is enforced on Linux only")
 
@@ -82,7 +82,36 @@ def test_a_child_that_dies_while_starting_fails_the_probe_instead_of_hanging(mon
     thread.start()
     thread.join(60)
     assert not thread.is_alive(), "the probe hung on a child that died while starting"
-    assert len(outcome) == 1 and isinstance(outcome[0], ProbeError) and "ended while starting" in str(outcome[0])
+    assert len(outcome) == 1 and isinstance(outcome[0], ProbeStartError) and "ended while starting" in str(outcome[0])
+
+
+@pytest.mark.parametrize("broken", ["import", "interpreter"])
+def test_a_child_that_cannot_start_falls_back_to_probing_here_and_says_why(
+        broken: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
+    """Real children that cannot start: one dies at an import (its entry point imports a module that is not
+    installed), one never runs Python (the interpreter spawn runs does not exist). The search probes in this
+    process instead, its answer says why, is not cached (the next run tries the child again), and the
+    child's traceback stays off the console. With isolate=True there is no fallback: ProbeStartError."""
+    if broken == "import":
+        monkeypatch.setattr(_isolated, "_child", child_that_cannot_import)
+        why = "exit code 1): ModuleNotFoundError: No module named 'automl_module_that_is_not_installed'"
+    else:
+        import multiprocessing.spawn
+
+        monkeypatch.setattr(multiprocessing.spawn, "_python_exe", multiprocessing.spawn.get_executable())  # restored after
+        multiprocessing.spawn.set_executable(str(tmp_path / "no-such-python"))
+        why = "(it ended while starting (exit code 255))"  # what fork_exec's child exits with when exec fails
+    cache = tmp_path / "cache.json"
+    result = tune_batch_size(CharClassifier(), EXAMPLES, model_name="char", memory_budget_bytes=60 * MiB,
+                             cache_file=cache)
+    assert 8 <= result.best < 128 and all(p.reason.startswith("resident +") for p in result.probes if p.fits)
+    assert result.fallback.startswith("probed in this process, without a hard memory limit: its child process "
+                                      "could not start (") and why in result.fallback, result.fallback
+    assert result.log_lines()[-1] == f"note: {result.fallback}" and not cache.exists()
+    assert "Traceback" not in capfd.readouterr().err
+    with pytest.raises(ProbeStartError, match="could not be started|ended while starting"):
+        tune_batch_size(CharClassifier(), EXAMPLES, model_name="char", memory_budget_bytes=60 * MiB, isolate=True,
+                        use_cache=False)
 
 
 def test_the_child_does_not_run_this_process_main_script(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
