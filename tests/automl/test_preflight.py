@@ -54,3 +54,40 @@ def test_the_metric_table_imports_no_torch() -> None:
 
     code = "import sys, automl.metrics, automl.preflight; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+def test_the_storage_check_closes_its_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`check_storage` connects to a server once (reachable, credentials, database) and closes that connection
+    before returning: Optuna opens its own later, so a worker's connections stay the pool's (automl/workers.py).
+    Its connections are told apart from other tests' by their application name (PGAPPNAME)."""
+    import os
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    from automl.preflight import check_storage
+
+    url = os.environ.get("AUTOML_TEST_POSTGRES")
+    if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail("AUTOML_TEST_POSTGRES is unset: .ci/run starts PostgreSQL with scripts/postgres.sh")
+        pytest.skip("no PostgreSQL: export AUTOML_TEST_POSTGRES=$(bash scripts/postgres.sh)")
+    name = f"preflight-{uuid.uuid4().hex[:8]}"
+    observer = create_engine(url)
+
+    def open_connections() -> int:
+        with observer.connect() as conn:  # the observer's own has no PGAPPNAME yet: not counted
+            query = text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name")
+            return int(conn.execute(query, {"name": name}).scalar_one())
+
+    try:
+        open_connections()
+        monkeypatch.setenv("PGAPPNAME", name)
+        held = create_engine(url).connect()  # the count sees a connection that stays open
+        assert open_connections() == 1
+        held.close()
+        held.engine.dispose()
+        check_storage(url)
+        assert open_connections() == 0
+    finally:
+        observer.dispose()
