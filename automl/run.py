@@ -210,7 +210,14 @@ def sweep(options: RunOptions, console: Console, group: Group | None = None) -> 
     from automl.rebuild import remember, writes_report
     from automl.report import render_report, write_report
     from automl.run_guard import record_options
-    from automl.sweep import SweepContext, enqueue_defaults, finished, open_study, run_study
+    from automl.sweep import (
+        SweepContext,
+        enqueue_defaults,
+        finished,
+        open_study,
+        reserve_for_second_look,
+        run_study,
+    )
     from automl.workers import is_sqlite
 
     started = time.time()
@@ -248,12 +255,18 @@ def sweep(options: RunOptions, console: Console, group: Group | None = None) -> 
         ctx = SweepContext(task=splits.task, labels=labels, train=splits.train, dev=splits.dev, language=splits.language,
                            max_lengths=max_lengths, metric=metric, candidates=candidates, models_dir=options.out / "models",
                            seed=options.seed, deadline=deadline, device=dev_name, on_step=progress.step,
-                           keep=max(1, options.ensemble), group=group)
+                           keep=max(1, options.ensemble), group=group,
+                           reserve_s=reserve_for_second_look(len(candidates), options.trials,
+                                                             None if deadline is None else deadline - time.time()))
         ran = run_study(study, ctx, options.trials, None if deadline is None else max(1.0, deadline - time.time()),
                         callbacks=[progress.trial_done])
     if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials):
         raise UserError(f"no trial completed in study {study_name!r} ({len(study.trials)} tried; reasons in `automl report {options.out}`).",
                         "Give a larger --budget-minutes, fewer --models, or check the data.")
+    look = study.user_attrs.get("second_look") or {}
+    if look.get("queued"):
+        notes.append(f"second look: the best first trial ({look['of_trial']}) ran again with the half of the budget "
+                     "held back from the first trials (automl/sweep.py second_look)")
     facts = SweepFacts(splits=splits, labels=labels, metric=metric, max_lengths=max_lengths, probe_logs=probe_logs,
                        notes=notes, storage=storage, device=dev_name, started=started, out=options.out,
                        keep=options.ensemble)

@@ -1,11 +1,19 @@
-"""The sweep's own pieces: which models stay on disk, early-stopping patience."""
+"""The sweep's own pieces: which models stay on disk, early-stopping patience, time shares, the second look."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
 
 from automl.results import KeptModel
 from automl.sweep import patience_evals, time_share
+
+if TYPE_CHECKING:
+    import optuna
+
+    from automl.sweep import SweepContext
 
 
 def test_patience_is_one_and_a_half_epochs_of_evals_at_least_three() -> None:
@@ -56,3 +64,78 @@ def test_each_models_first_trial_gets_a_fair_share_of_the_time_left() -> None:
     assert time_share(600.0, "bow", models, {"lstm", "gru", "cnn"}) == 300.0  # what the others left, shared
     assert time_share(500.0, "multilingual-e5-small", models, {"lstm", "gru", "cnn", "bow"}) == 500.0
     assert time_share(500.0, "bow", models, set(models)) == 500.0  # later trials: all that remains
+
+
+def test_time_held_back_for_the_second_look_leaves_the_first_trials_the_rest() -> None:
+    from automl.sweep import reserve_for_second_look
+
+    models = ["lstm", "gru", "cnn", "bow", "multilingual-e5-small"]
+    assert reserve_for_second_look(5, 12, 1200.0) == 600.0  # half of what is left after probing
+    assert time_share(1200.0, "lstm", models, set(), reserve_s=600.0) == 120.0  # (1200 - 600) / 5
+    assert time_share(700.0, "multilingual-e5-small", models, set(models[:4]), reserve_s=600.0) == 350.0  # at most half
+    assert time_share(650.0, "lstm", models, set(models), reserve_s=600.0) == 650.0  # the second look: all that is left
+    assert reserve_for_second_look(1, 12, 1200.0) == 0.0  # one model: its first trial has all the time
+    assert reserve_for_second_look(5, 5, 1200.0) == 0.0  # --trials leaves no trial for a second look
+    assert reserve_for_second_look(5, 12, None) == 0.0  # no budget: trials run to their epochs
+
+
+def _told(study: optuna.Study, model: str, lr: float, score: float, stopped: str) -> None:
+    import optuna
+
+    from automl.results import RECORD, TrialRecord
+
+    trial = study.ask({"model": optuna.distributions.CategoricalDistribution(["bow", "cnn", "lstm"]),
+                       "learning_rate": optuna.distributions.FloatDistribution(1e-4, 1e-2, log=True)})
+    del model, lr  # the enqueued parameters decide
+    trial.set_user_attr(RECORD, TrialRecord(number=trial.number, stopped=stopped).model_dump(mode="json"))
+    study.tell(trial, score)
+
+
+def _sweep_context(reserve_s: float) -> SweepContext:
+    from automl.models.base import LabelSpace
+    from automl.sweep import Candidate, SweepContext
+
+    candidates = {m: Candidate(name=m, lr_range=(1e-4, 1e-2), lr_default=2e-3, batch_start=32, max_batch=64, epochs=10)
+                  for m in ("bow", "cnn", "lstm")}
+    return SweepContext(task="ABS-6", labels=LabelSpace(task="ABS-6", names=["O"]), train=[], dev=[], language="zh", max_lengths={},
+                        metric="entity_f1", candidates=candidates, models_dir=Path("unused"), seed=0, deadline=None, device="cpu",
+                        reserve_s=reserve_s)
+
+
+@pytest.mark.parametrize(("stopped", "queued"), [("time_budget", True), ("early_stopping", False)])
+def test_the_best_first_trial_cut_by_its_time_share_is_queued_once_more(stopped: str, queued: bool) -> None:
+    """Once every model has had its first trial, the best one's parameters run again with the time held back,
+    if its share (not its epochs) ended it; once per study."""
+    import optuna
+
+    from automl.sweep import second_look
+
+    study = optuna.create_study(direction="maximize")
+    look = second_look(_sweep_context(reserve_s=600.0))
+    for model, lr, score in [("lstm", 2e-3, 0.947), ("cnn", 2e-3, 0.937)]:
+        study.enqueue_trial({"model": model, "learning_rate": lr})
+        _told(study, model, lr, score, stopped if model == "lstm" else "time_budget")
+        look(study, study.trials[-1])
+    assert "second_look" not in study.user_attrs  # bow not tried yet
+    study.enqueue_trial({"model": "bow", "learning_rate": 5e-3})
+    _told(study, "bow", 5e-3, 0.945, "completed")
+    look(study, study.trials[-1])
+    assert study.user_attrs["second_look"] == {"of_trial": 0, "queued": queued}
+    waiting = study.get_trials(states=(optuna.trial.TrialState.WAITING,))
+    assert [t.system_attrs["fixed_params"] for t in waiting] == ([{"model": "lstm", "learning_rate": 2e-3}] if queued else [])
+    look(study, study.trials[-1])  # a later trial: nothing queued again
+    assert len(study.get_trials(states=(optuna.trial.TrialState.WAITING,))) == len(waiting)
+
+
+def test_no_second_look_without_time_held_back() -> None:
+    import optuna
+
+    from automl.sweep import second_look
+
+    study = optuna.create_study(direction="maximize")
+    look = second_look(_sweep_context(reserve_s=0.0))
+    for model in ("lstm", "cnn", "bow"):
+        study.enqueue_trial({"model": model, "learning_rate": 2e-3})
+        _told(study, model, 2e-3, 0.9, "time_budget")
+        look(study, study.trials[-1])
+    assert "second_look" not in study.user_attrs and not study.get_trials(states=(optuna.trial.TrialState.WAITING,))
