@@ -34,9 +34,37 @@ def available_threads(sample_s: float = 0.2) -> int:
     me.cpu_percent(None)
     psutil.cpu_percent(None)
     time.sleep(sample_s)
-    busy = psutil.cpu_percent(None) / 100 * (psutil.cpu_count() or cores)
-    busy_elsewhere = max(0.0, busy - me.cpu_percent(None) / 100)
-    return max(1, min(cores, cores - int(busy_elsewhere + 0.5)))
+    return free_cores(cores, psutil.cpu_percent(None) / 100 * (psutil.cpu_count() or cores), me.cpu_percent(None) / 100)
+
+
+def free_cores(cores: int, busy: float, mine: float) -> int:
+    """Cores left when `busy` cores are in use machine-wide, `mine` of them by this process (at least 1)."""
+    return max(1, min(cores, cores - int(max(0.0, busy - mine) + 0.5)))
+
+
+class AutoThreads:
+    """threads="auto" kept true through a trial: at each eval, torch's thread count becomes the cores other
+    processes left free since the previous eval. A count fixed from the 0.2 s sample at the trial's start
+    stayed wrong for the whole trial when that moment was not typical (a 22-minute e5 trial ran on 1 of 2
+    idle cores because something was busy as it started); psutil's interval-since-last-call readings cost
+    nothing here, no sleep."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self.cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        self.logical = psutil.cpu_count() or self.cores
+        self.me = psutil.Process()
+        self.me.cpu_percent(None)
+        psutil.cpu_percent(None)
+
+    def update(self) -> int:
+        import psutil
+
+        count = free_cores(self.cores, psutil.cpu_percent(None) / 100 * self.logical, self.me.cpu_percent(None) / 100)
+        if count != torch.get_num_threads():
+            torch.set_num_threads(count)
+        return count
 
 
 def resolve_threads(threads: int | str | None) -> int | None:

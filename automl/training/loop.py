@@ -36,7 +36,7 @@ from automl.training.batching import bucketed_batches
 from automl.training.checkpoint import State, save_best, snapshot
 from automl.training.config import DivergedError, HistoryEntry, Report, TrialConfig, TrialResult
 from automl.training.ddp import EvalDecision, Group, GroupBroken, TrialLeft
-from automl.training.device import resolve_device, to_device, trial_environment
+from automl.training.device import AutoThreads, resolve_device, to_device, trial_environment
 from automl.training.inference import bf16_check, dev_metrics
 from automl.training.optimizer import clipped_parameters, trial_optimizer, warmup_linear_schedule
 from automl.training.precision import autocast, wants_bf16
@@ -186,6 +186,7 @@ class TrialState:
     last_eval_s: float = 0.0
     saved_step: int = -1
     next_save: int = 0
+    auto_threads: AutoThreads | None = None  # threads="auto" on CPU: re-read at each eval
 
     @classmethod
     def start(cls, config: TrialConfig, model: TaskModel, train: list[Example], dev: list[Example],
@@ -209,7 +210,8 @@ class TrialState:
                    schedule=schedule, optimization=optimization, best=BestWeights(higher),
                    lengths=[model.length(e) for e in train], dev_lengths=[model.length(e) for e in dev],
                    use_bf16=use_bf16, result=result, started=started, rng=rng, group=group, trainer=trainer,
-                   next_save=schedule.save)
+                   next_save=schedule.save,
+                   auto_threads=AutoThreads() if config.threads == "auto" and device.type == "cpu" and group is None else None)
 
     def run(self) -> None:
         """Epochs of bucketed batches until the steps, the patience or the time budget run out; then a
@@ -256,6 +258,8 @@ class TrialState:
         if self.step % self.schedule.eval == 0 or self.step == self.schedule.total:
             if self.evaluate():
                 stop = "early_stopping"
+            if self.auto_threads is not None:
+                self.auto_threads.update()
         elif self.step % self.schedule.log == 0:
             self.log(None)
         if self.step >= self.schedule.total:

@@ -155,3 +155,17 @@ def test_schedule_takes_the_configs_steps_or_the_plan() -> None:
     assert Schedule.of(TrialConfig(batch_size=32, epochs=3), 2_000) == Schedule(1, 10, 100, 189)  # advisor.steps
     assert Schedule.of(TrialConfig(batch_size=32, epochs=3, eval_steps=30), 2_000) == Schedule(3, 30, 300, 189)
     assert Schedule.of(TrialConfig(batch_size=32, epochs=3, max_steps=7, save_steps=5), 2_000).total == 7
+
+
+def test_auto_threads_are_read_again_at_each_eval(fresh, data, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    from automl.training import device
+
+    calls: list[int] = []
+    monkeypatch.setattr(device.AutoThreads, "update", lambda self: calls.append(1) or 1)
+    train, dev = data
+    config = TrialConfig(epochs=1, max_steps=6, batch_size=16, eval_steps=2, patience=None, threads="auto")
+    result = run_trial(config, fresh(32), train, dev)
+    assert result.steps == 6 and len(calls) == 3  # evals at steps 2, 4 and 6
+    one = TrialConfig(epochs=1, max_steps=6, batch_size=16, eval_steps=2, patience=None, threads=1)
+    run_trial(one, fresh(32), train, dev)
+    assert len(calls) == 3  # a fixed count is left alone
