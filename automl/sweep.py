@@ -77,12 +77,13 @@ def time_share(remaining_s: float, name: str, candidates: list[str], tried: set[
     yet: the defaults run in the ladder's order (scratch nets first, the pretrained tier last), and without a
     share the first slow nets (an LSTM runs ~10 epochs) could leave the transformer, whose trial is the slowest
     of all (multilingual-e5-small: minutes an epoch on CPU), the crumbs. What a fast model (BOW: seconds) leaves
-    of its share passes to the next. `reserve_s` is kept out of the first trials' shares (never more than half
-    of what is left) for the best model's second look (`second_look`). Later trials may use all that remains."""
+    of its share passes to the next. `reserve_s` is kept out of the first trials' shares for the best model's
+    second look (`second_look`); only when the first trials have overrun it (a resumed study) do they share a
+    tenth of what is left. Later trials may use all that remains."""
     untried = [c for c in candidates if c not in tried]
     if name not in untried:
         return remaining_s
-    return (remaining_s - min(reserve_s, remaining_s / 2)) / len(untried)
+    return max(remaining_s - reserve_s, 0.1 * remaining_s) / len(untried)
 
 
 SECOND_LOOK = 0.5  # of the time left after probing: measured on People's Daily NER, 30 minutes, 2 threads: five

@@ -72,7 +72,8 @@ def test_time_held_back_for_the_second_look_leaves_the_first_trials_the_rest() -
     models = ["lstm", "gru", "cnn", "bow", "multilingual-e5-small"]
     assert reserve_for_second_look(5, 12, 1200.0) == 600.0  # half of what is left after probing
     assert time_share(1200.0, "lstm", models, set(), reserve_s=600.0) == 120.0  # (1200 - 600) / 5
-    assert time_share(700.0, "multilingual-e5-small", models, set(models[:4]), reserve_s=600.0) == 350.0  # at most half
+    assert time_share(720.0, "multilingual-e5-small", models, set(models[:4]), reserve_s=600.0) == 120.0  # the last one too
+    assert time_share(500.0, "multilingual-e5-small", models, set(models[:4]), reserve_s=600.0) == 50.0  # overrun: a tenth
     assert time_share(650.0, "lstm", models, set(models), reserve_s=600.0) == 650.0  # the second look: all that is left
     assert reserve_for_second_look(1, 12, 1200.0) == 0.0  # one model: its first trial has all the time
     assert reserve_for_second_look(5, 5, 1200.0) == 0.0  # --trials leaves no trial for a second look
