@@ -70,12 +70,13 @@ class Pacer:
     metric: str
     label: str  # what progress messages start with: a model name, "student trial 3 TD2"
     on_message: Callable[[str], None] | None = None
+    prunable: bool = True  # False for the sweep's second look (automl/sweep.py): a decision, not a guess to check
 
     def __call__(self, score: float, step: int) -> None:
         self.trial.report(score, progress_resource(step, self.batch_size, self.n_train))
         if self.on_message:
             self.on_message(f"{self.label} step {step}: dev {self.metric} {score:.4f}")
-        if self.trial.should_prune():
+        if self.prunable and self.trial.should_prune():
             raise optuna.TrialPruned(f"pruned at step {step}: dev {self.metric} {score:.4f} behind other trials")
 
 

