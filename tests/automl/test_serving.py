@@ -63,3 +63,25 @@ def test_bf16_weights_only_when_predictions_match(model) -> None:  # noqa: ANN00
     assert (auto["bf16_identical"] is not None) == bf16_available(torch.device("cpu"))
     with pytest.raises(ValueError, match="example texts"):
         measure_qps(model, [], seconds=0.1)
+
+
+def test_every_text_is_served_once_before_the_timing_starts(model, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    """A text's first call builds kernels for its shape: the warm-up serves each of the sample's texts once,
+    so a short timing (--measure's) times a warm server, as measure_qps's longer one does."""
+    import time
+
+    from automl import serving
+
+    served: list[tuple[float, str]] = []
+    real = serving._serve
+    def spy(m, batch):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN202
+        served.append((time.perf_counter(), batch[0].text))
+        return real(m, batch)
+
+    monkeypatch.setattr(serving, "_serve", spy)
+    sample = [Example(text="好" * n) for n in range(10, 42)]
+    before = time.perf_counter()
+    _, latencies = serving.serving_throughput(model, sample, 1, seconds=0.2)
+    timed_from = served[-len(latencies)][0]
+    warm = {text for at, text in served if before <= at < timed_from}
+    assert warm == {e.text for e in sample}  # all 32 shapes before the first timed call
