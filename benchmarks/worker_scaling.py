@@ -12,7 +12,8 @@ Ratios are against the 1-worker arm of the same run. On 2 cores a third worker s
 the ratio to stop growing past 2 workers there. Arms run one after another, never beside each other.
 
     export AUTOML_TEST_POSTGRES=$(bash scripts/postgres.sh)        # or pass --storage URL
-    python benchmarks/worker_scaling.py                             # about 10 minutes on 2 cores
+    python benchmarks/worker_scaling.py --data demo/reviews/train.tsv --epochs 2 --trials 12   # ~5 min, 2 cores
+    python benchmarks/worker_scaling.py                             # 300 rows: trials under a second, ~1 min
     python benchmarks/worker_scaling.py --workers 1,2 --trials 4 --epochs 2   # a smoke run, ~2 minutes
 """
 
