@@ -192,8 +192,11 @@ def test_the_serve_command_answers_on_loopback_until_interrupted(model_dir: Path
     from concurrent.futures import ThreadPoolExecutor
 
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "400"}
+    # Ctrl-C as a terminal delivers it: a command started in the background by a shell without job control
+    # (a CI script's `cmd &`) inherits SIGINT ignored, and Python then leaves it ignored in the child too
     child = subprocess.Popen([sys.executable, "-m", "automl", "serve", str(model_dir), "--port", "0", "--threads",
-                              "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                              "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         assert child.stdout is not None
         banner = child.stdout.readline()  # blocks until the model is loaded and the port bound
