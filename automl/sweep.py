@@ -121,10 +121,10 @@ def look_at(complete: list[optuna.trial.FrozenTrial], metric: str) -> optuna.tri
 
 def second_look(ctx: SweepContext) -> Callable[[optuna.Study, optuna.trial.FrozenTrial], None]:
     """A study callback: once every model has had its first trial, queue the parameters of the one `look_at`
-    picks again
-    (once per study, under its lock: workers share it) when its time share, not its epochs or early stopping,
-    ended it: it trains with the time held back (`reserve_s`) and all else that is left. Screening every model briefly and then training the winner longer beats equal
-    shares when one model is clearly best but still climbing (a BiLSTM-CRF on a large NER set)."""
+    picks again (once per study, under its lock: workers share it) when its time share, not its epochs or early
+    stopping, ended it: it trains with the time held back (`reserve_s`) and all else that is left. Screening
+    every model briefly, then training the winner longer, beats equal shares when one model is clearly best
+    but still climbing (a BiLSTM-CRF on a large NER set)."""
     from automl.workers import study_lock
 
     def look(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
