@@ -27,14 +27,9 @@ def available_threads(sample_s: float = 0.2) -> int:
     """Cores this process may use that other processes are not busy on now (at least 1).
 
     Samples system-wide CPU use for `sample_s` seconds, minus this process's own."""
-    import psutil
-
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    me = psutil.Process()
-    me.cpu_percent(None)
-    psutil.cpu_percent(None)
+    meter = AutoThreads()
     time.sleep(sample_s)
-    return free_cores(cores, psutil.cpu_percent(None) / 100 * (psutil.cpu_count() or cores), me.cpu_percent(None) / 100)
+    return meter.free()
 
 
 def free_cores(cores: int, busy: float, mine: float) -> int:
@@ -58,10 +53,14 @@ class AutoThreads:
         self.me.cpu_percent(None)
         psutil.cpu_percent(None)
 
-    def update(self) -> int:
+    def free(self) -> int:
+        """The cores other processes left free since the previous reading."""
         import psutil
 
-        count = free_cores(self.cores, psutil.cpu_percent(None) / 100 * self.logical, self.me.cpu_percent(None) / 100)
+        return free_cores(self.cores, psutil.cpu_percent(None) / 100 * self.logical, self.me.cpu_percent(None) / 100)
+
+    def update(self) -> int:
+        count = self.free()
         if count != torch.get_num_threads():
             torch.set_num_threads(count)
         return count
