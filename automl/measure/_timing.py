@@ -80,13 +80,16 @@ def as_bf16(model: TaskModel) -> TaskModel:
 
 def training_speed(model: TaskModel, examples: list[Example], batch_size: int, seconds: float,
                    seed: int = 0) -> tuple[Throughput, bool]:
-    """Samples/s over real optimizer steps on length-bucketed batches, and whether bf16 autocast was on.
+    """Samples/s of an epoch of the trial's batches, from real optimizer steps, and whether bf16 autocast was on.
 
     The batches are cut as the trial cuts them (`bucketed_batches` over a chunk of CHUNK_BATCHES batches,
-    so the same padding) from the first `CHUNK_BATCHES * batch_size` examples, each taken once before any
-    repeats. The first 256 rows' 4 batches, cycled, were padded 1.34x where the trial's are 1.03x (BOW,
-    13.9k reviews); CPU time a step was level under load (19.8 vs 15.7-23.0 ms), so this is fidelity, not a
-    measured fix. The warm-up steps (optimizer state allocation) are not timed. The model's weights change."""
+    so the same padding) from the first `CHUNK_BATCHES * batch_size` examples. A few seconds time only
+    5-30 of those batches, and their sizes range widely (MiniLM-L6 on the reviews: 300 to 6,000 padded
+    tokens a batch): the first ones taken predicted an epoch from 0.67x to 1.54x the trial's. So
+    the steps visit the batches in `spread_order` (every prefix spans the size range), and the rate is
+    scaled by the padded tokens: the time a padded token takes in the timed steps (the trial's 200 first
+    steps: 135-173 us within any 10-80 of them, 146 over all), times the padded tokens of all the chunk's
+    batches. The warm-up steps (optimizer state allocation) are not timed. The model's weights change."""
     device = next(model.parameters()).device
     use_bf16 = wants_bf16("auto", device, model.family)
     optimizer = trial_optimizer(model, 1e-4, 0.01)
@@ -94,11 +97,13 @@ def training_speed(model: TaskModel, examples: list[Example], batch_size: int, s
     examples = examples[:CHUNK_BATCHES * batch_size]
     lengths = [model.length(e) for e in examples]
     batches = bucketed_batches(lengths, min(batch_size, len(examples)), random.Random(seed), CHUNK_BATCHES)
-    state = {"i": 0}
+    padded = [max(lengths[i] for i in b) * len(b) for b in batches]
+    order = spread_order(padded)
+    done: list[tuple[int, int]] = []  # (samples, padded tokens) of each step
 
     def step() -> int:
-        indices = batches[state["i"] % len(batches)]
-        state["i"] += 1
+        which = order[len(done) % len(order)]
+        indices = batches[which]
         model.train()
         batch = to_device(model.collate([examples[i] for i in indices]), device)
         with autocast(device, use_bf16):
@@ -110,6 +115,33 @@ def training_speed(model: TaskModel, examples: list[Example], batch_size: int, s
         optimizer.zero_grad(set_to_none=True)
         if device.type == "cuda":
             torch.cuda.synchronize()  # a step is done when the GPU is, not when its kernels are queued
+        done.append((len(indices), padded[which]))
         return len(indices)
 
-    return _timed(step, seconds), use_bf16
+    timed = _timed(step, seconds)
+    steps = done[-timed.calls:]
+    timed_tokens_per_sample = sum(t for _, t in steps) / sum(n for n, _ in steps)
+    epoch_tokens_per_sample = sum(padded) / sum(len(b) for b in batches)
+    return Throughput(timed.per_s * timed_tokens_per_sample / epoch_tokens_per_sample, timed.calls), use_bf16
+
+
+def spread_order(sizes: list[int]) -> list[int]:
+    """Indices of `sizes` in an order whose every prefix spans their range: the median first, then the
+    quartiles, then the octiles... (the base-2 van der Corput sequence over the sorted sizes), so 5 timed
+    steps see small, middling and large batches alike instead of whichever the shuffle put first."""
+    ranked = sorted(range(len(sizes)), key=sizes.__getitem__)
+    order: list[int] = []
+    taken: set[int] = set()
+    k = 1
+    while len(order) < len(ranked):
+        bits, x, weight = k, 0.0, 0.5
+        while bits:  # k's binary digits mirrored after the point: 1 -> .1, 2 -> .01, 3 -> .11
+            x += weight * (bits & 1)
+            bits >>= 1
+            weight /= 2
+        position = int(x * len(ranked))
+        if position not in taken:
+            taken.add(position)
+            order.append(ranked[position])
+        k += 1
+    return order

