@@ -98,6 +98,9 @@ def reserve_for_second_look(n_candidates: int, total_trials: int, time_left_s: f
     return SECOND_LOOK * time_left_s
 
 
+ONE_EPOCH = 100  # progress_resource's unit is a percent of an epoch seen
+
+
 def look_at(complete: list[optuna.trial.FrozenTrial], metric: str) -> optuna.trial.FrozenTrial:
     """Which model's first trial gets the second look: the one ahead at equal training progress (dev score at
     the same share of an epoch seen, `progress_resource`), among models that saw at least one epoch. Not the
@@ -109,7 +112,7 @@ def look_at(complete: list[optuna.trial.FrozenTrial], metric: str) -> optuna.tri
     for t in sorted(complete, key=lambda t: t.number):
         firsts.setdefault(t.params.get("model"), t)
     seen = {n: max(t.intermediate_values, default=0) for n, t in firsts.items()}
-    pool = [t for n, t in firsts.items() if seen[n] >= 100] or list(firsts.values())
+    pool = [t for n, t in firsts.items() if seen[n] >= ONE_EPOCH] or list(firsts.values())
     common = min(seen[t.params.get("model")] for t in pool)
 
     def ahead(t: optuna.trial.FrozenTrial) -> tuple[float, float]:

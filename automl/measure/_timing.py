@@ -87,9 +87,9 @@ def training_speed(model: TaskModel, examples: list[Example], batch_size: int, s
     5-30 of those batches, and their sizes range widely (MiniLM-L6 on the reviews: 300 to 6,000 padded
     tokens a batch): the first ones taken predicted an epoch from 0.67x to 1.54x the trial's. So
     the steps visit the batches in `spread_order` (every prefix spans the size range), and the rate is
-    scaled by the padded tokens: the time a padded token takes in the timed steps (the trial's 200 first
-    steps: 135-173 us within any 10-80 of them, 146 over all), times the padded tokens of all the chunk's
-    batches. The warm-up steps (optimizer state allocation) are not timed. The model's weights change."""
+    scaled by the padded tokens: the time a padded token takes in the timed steps (a trial's first 200
+    steps: 135-173 us in windows of 10 to 80 steps, 146 over all), times the padded tokens of all the
+    chunk's batches. The warm-up steps (optimizer state allocation) are not timed. The model's weights change."""
     device = next(model.parameters()).device
     use_bf16 = wants_bf16("auto", device, model.family)
     optimizer = trial_optimizer(model, 1e-4, 0.01)
